@@ -207,6 +207,9 @@ class Kernel:
         Coordinates of extra output dimensions. Either a fixed mapping ``dim -> values`` or a
         function of the *fixed* (non-swept) parameters returning one, for dimensions whose
         size depends on a parameter (e.g. the k grid of a lattice of size L).
+    seconds_per_point
+        Rough kernel time per point on one core. The engine sizes automatic blocks from it
+        (a few seconds of work per block); it never affects results.
     check_inputs
         Optional cross-parameter validation, called by the engine before any task with every
         parameter as an array (axes flattened over the whole grid, fixed ones as 0-d). Raises
@@ -223,6 +226,7 @@ class Kernel:
     solve_point: Callable[..., Mapping[str, Any]] | None = None
     extra_coords: Mapping[str, Sequence[Any]] | ExtraCoords = field(default_factory=dict)
     check_inputs: Callable[[Mapping[str, np.ndarray]], None] | None = None
+    seconds_per_point: float = 1e-3
     doc: str = ""
 
     def __post_init__(self) -> None:

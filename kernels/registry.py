@@ -56,8 +56,25 @@ def available_kernels() -> dict[str, Kernel]:
     return dict(sorted(_registry().items()))
 
 
+def _import_reference(reference: str) -> Kernel:
+    module_name, _, attribute = reference.partition(":")
+    try:
+        obj = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise KeyError(f"kernel: cannot import {reference!r} ({type(exc).__name__}: {exc})") from None
+    if not isinstance(obj, Kernel):
+        raise KeyError(f"kernel: {reference!r} is {type(obj).__name__}, not a pairsweep Kernel")
+    return obj
+
+
 def get_kernel(name: str) -> Kernel:
-    """The kernel registered as ``name``; the error lists the known names."""
+    """The kernel registered as ``name``; the error lists the known names.
+
+    ``"package.module:ATTRIBUTE"`` imports an unregistered kernel instead, for models kept
+    in a user's own module (it must be importable on every worker too).
+    """
+    if ":" in name:
+        return _import_reference(name)
     kernels = _registry()
     try:
         return kernels[name]
