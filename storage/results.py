@@ -1,0 +1,132 @@
+"""Reading results: the labelled Dataset, the failures table and the progress summary."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from . import ledger
+from .layout import read_root_attrs
+
+__all__ = ["StoreStatus", "failures", "open_result", "store_status"]
+
+
+def open_result(path: str | Path, *, only_ok: bool = False) -> xr.Dataset:
+    """Open a sweep result as a lazily loaded :class:`xarray.Dataset`.
+
+    Equivalent to ``xarray.open_zarr(path)``. With ``only_ok=True`` every output is masked
+    (NaN, or the fill value for integer outputs) where ``status`` is not ``ok``.
+    """
+    ds = xr.open_zarr(str(path))
+    if only_ok:
+        ok = ds["status"] == 0
+        for name, var in ds.data_vars.items():
+            if name != "status":
+                ds[name] = var.where(ok, other=np.nan if var.dtype.kind in "fc" else var.encoding.get("fill_value", 0))
+    return ds
+
+
+def _meta(path: str | Path) -> dict[str, Any]:
+    return read_root_attrs(path)["pairsweep"]
+
+
+def _grid(meta: dict[str, Any]) -> tuple[list[str], tuple[int, ...], tuple[int, ...]]:
+    spec = meta["spec"]
+    names = list(spec["axes"])
+    shape = tuple(len(v) for v in spec["axes"].values())
+    chunks = tuple(spec["chunks"][n] for n in names)
+    return names, shape, chunks
+
+
+def failures(path: str | Path) -> Iterator[dict[str, Any]]:
+    """Every recorded message of a non-ok point: its parameters, block and message.
+
+    Read from the ledger alone (no data is loaded).
+    """
+    meta = _meta(path)
+    names, shape, _ = _grid(meta)
+    axes = meta["spec"]["axes"]
+    for entry in ledger.iter_entries(path):
+        for flat, message in entry.get("messages", {}).items():
+            index = np.unravel_index(int(flat), shape)
+            row = {name: axes[name][int(i)] for name, i in zip(names, index, strict=True)}
+            yield {**row, "block": entry["block"], "message": message}
+
+
+@dataclass
+class StoreStatus:
+    """Progress of a store, from its ledger: blocks and points done, per-axis coverage."""
+
+    path: Path
+    kernel: str
+    spec_hash: str
+    n_points: int
+    n_blocks: int
+    blocks_done: int
+    points_done: int
+    ok: int
+    not_converged: int
+    failed: int
+    coverage: dict[str, tuple[int, int]] = field(default_factory=dict)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def points_remaining(self) -> int:
+        return self.n_points - self.points_done
+
+    def __str__(self) -> str:
+        pct = 100.0 * self.points_done / self.n_points if self.n_points else 100.0
+        lines = [
+            f"{self.path}: kernel {self.kernel}, spec {self.spec_hash}",
+            f"  blocks {self.blocks_done}/{self.n_blocks}, points {self.points_done}/{self.n_points} done ({pct:.1f} %),"
+            f" {self.points_remaining} remaining",
+            f"  ok {self.ok}, not converged {self.not_converged}, failed {self.failed}",
+            "  coverage (coordinate values with every point done / total):",
+        ]
+        lines += [f"    {name}: {full}/{total}" for name, (full, total) in self.coverage.items()]
+        if self.runs:
+            last = self.runs[-1]
+            lines.append(
+                f"  last run {last.get('run')} on {last.get('host')}: started {last.get('started')}, "
+                f"finished {last.get('finished', 'not recorded (running or killed)')}"
+            )
+        return "\n".join(lines)
+
+
+def store_status(path: str | Path) -> StoreStatus:
+    """Summarise a store's progress from its ledger (fast: no chunk is read)."""
+    meta = _meta(path)
+    names, shape, chunks = _grid(meta)
+    blocks_per_axis = tuple(math.ceil(n / c) for n, c in zip(shape, chunks, strict=True))
+    n_blocks = math.prod(blocks_per_axis)
+    done = ledger.done_blocks(path, n_blocks).reshape(blocks_per_axis)
+    counts = {"points": 0, "ok": 0, "not_converged": 0, "failed": 0}
+    for entry in ledger.iter_entries(path):
+        for key in counts:
+            counts[key] += entry[key]
+    coverage = {}
+    for axis, name in enumerate(names):
+        # A coordinate value is covered when every block in its slab is done.
+        slab_done = done.all(axis=tuple(a for a in range(len(names)) if a != axis))
+        per_value = np.repeat(slab_done, chunks[axis])[: shape[axis]]
+        coverage[name] = (int(per_value.sum()), shape[axis])
+    return StoreStatus(
+        path=Path(path),
+        kernel=meta["spec"]["kernel"],
+        spec_hash=meta["spec_hash"],
+        n_points=math.prod(shape),
+        n_blocks=n_blocks,
+        blocks_done=int(done.sum()),
+        points_done=counts["points"],
+        ok=counts["ok"],
+        not_converged=counts["not_converged"],
+        failed=counts["failed"],
+        coverage=coverage,
+        runs=list(meta.get("runs", [])),
+    )
