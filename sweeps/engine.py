@@ -1,0 +1,356 @@
+"""Run a sweep: create or resume its store, submit one task per block, keep a bounded
+number in flight, and report.
+
+The client holds one boolean per block (the ledger's done-mask) and the futures in flight;
+nothing per point. Blocks are generated lazily, submitted ``max_in_flight`` at a time, and
+each completion triggers the next submission, so the scheduler never sees a graph with one
+node per point (dask/distributed#2181) and client memory stays flat in the grid size.
+"""
+
+from __future__ import annotations
+
+import getpass
+import platform
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from distributed import Client, as_completed
+
+from pairsweep.cluster import ClusterError, connect
+from pairsweep.cluster import validate as validate_cluster
+from pairsweep.kernels import Status
+from pairsweep.storage import ledger
+from pairsweep.storage.layout import Variable, create_store, read_root_attrs, update_root_attrs
+
+from .execute import compute_block
+from .grid import BlockGrid
+from .spec import ResolvedSweep, SpecError, Sweep, resolve, with_chunks
+
+__all__ = ["SpecMismatchError", "SweepReport", "prepare_store", "run_sweep"]
+
+STORE_FORMAT = 1
+_VERSIONED = ("pairsweep", "numpy", "scipy", "dask", "distributed", "zarr", "xarray", "numba")
+
+
+class SpecMismatchError(SpecError):
+    """Resuming a store with a spec that would change its results."""
+
+
+@dataclass
+class SweepReport:
+    """What one call of :func:`run_sweep` did."""
+
+    store: Path
+    spec_hash: str
+    n_points: int
+    n_blocks: int
+    blocks_already_done: int
+    blocks_computed: int = 0
+    points_computed: int = 0
+    ok: int = 0
+    not_converged: int = 0
+    failed: int = 0
+    block_errors: dict[int, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    dashboard: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.blocks_already_done + self.blocks_computed == self.n_blocks
+
+    def __str__(self) -> str:
+        lines = [
+            f"store {self.store} (spec {self.spec_hash}): {self.n_points} points in {self.n_blocks} blocks",
+            f"  this run: {self.blocks_computed} blocks, {self.points_computed} points in {self.seconds:.1f} s"
+            f" ({self.blocks_already_done} blocks were already done)",
+            f"  ok {self.ok}, not converged {self.not_converged}, failed {self.failed}",
+        ]
+        if self.block_errors:
+            lines.append(f"  {len(self.block_errors)} blocks could not run (rerun to retry them):")
+            lines += [f"    block {b}: {msg}" for b, msg in list(self.block_errors.items())[:5]]
+        lines.append("  complete" if self.complete else "  INCOMPLETE: run again to resume")
+        return "\n".join(lines)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def _describe_values(values: list[Any]) -> str:
+    if not values:
+        return "no values"
+    if all(isinstance(v, int | float) for v in values):
+        return f"{len(values)} values in [{min(values):g}, {max(values):g}]"
+    return f"values {values[:6]}{' ...' if len(values) > 6 else ''}"
+
+
+def spec_differences(stored: dict[str, Any], new: dict[str, Any], *, compare_chunks: bool = True) -> list[str]:
+    """Human-readable list of what differs between two canonical specs."""
+    diffs = []
+    for key in ("kernel", "kernel_version"):
+        if stored[key] != new[key]:
+            diffs.append(f"{key}: store has {stored[key]!r}, spec has {new[key]!r}")
+    if list(stored["axes"]) != list(new["axes"]):
+        diffs.append(f"axes: store has {list(stored['axes'])}, spec has {list(new['axes'])}")
+    else:
+        for name, values in stored["axes"].items():
+            if values != new["axes"][name]:
+                diffs.append(
+                    f"axes.{name}: store has {_describe_values(values)}, "
+                    f"spec has {_describe_values(new['axes'][name])}"
+                )
+    for name in sorted(set(stored["fixed"]) | set(new["fixed"])):
+        old, cur = stored["fixed"].get(name, "<unset>"), new["fixed"].get(name, "<unset>")
+        if old != cur:
+            diffs.append(f"fixed.{name}: store has {old!r}, spec has {cur!r}")
+    if compare_chunks and stored["chunks"] != new["chunks"]:
+        diffs.append(f"execution.chunks: store has {stored['chunks']}, spec has {new['chunks']}")
+    return diffs
+
+
+def _variables(rs: ResolvedSweep) -> list[Variable]:
+    variables = []
+    for o in rs.kernel.outputs:
+        extra = tuple(len(rs.extra_coords[d]) for d in o.dims)
+        variables.append(
+            Variable(
+                name=o.name,
+                dims=rs.dims + o.dims,
+                shape=rs.shape + extra,
+                chunks=rs.chunks + extra,
+                dtype=o.dtype,
+                fill_value=o.fill_value,
+                attrs={"units": o.unit, "long_name": o.description},
+            )
+        )
+    variables.append(
+        Variable(
+            name="status",
+            dims=rs.dims,
+            shape=rs.shape,
+            chunks=rs.chunks,
+            dtype="uint8",
+            fill_value=int(Status.NOT_COMPUTED),
+            attrs={
+                "long_name": "per-point outcome of the kernel",
+                "flag_values": [int(s) for s in Status],
+                "flag_meanings": " ".join(s.name.lower() for s in Status),
+            },
+        )
+    )
+    return variables
+
+
+def _coords(rs: ResolvedSweep) -> dict[str, tuple[np.ndarray, dict[str, Any]]]:
+    params = rs.kernel.parameter_map
+    coords = {
+        a.name: (np.asarray(a.values), {"units": params[a.name].unit, "long_name": params[a.name].description})
+        for a in rs.axes
+    }
+    for dim, values in rs.extra_coords.items():
+        coords[dim] = (values, {"long_name": f"extra output dimension of {rs.kernel.name}"})
+    return coords
+
+
+def prepare_store(sweep: Sweep) -> ResolvedSweep:
+    """Validate ``sweep`` and create its store, or check an existing store matches it.
+
+    A store created by a different spec is never touched: :class:`SpecMismatchError` lists
+    every difference. When resuming with no explicit chunks, the store's block shape is
+    adopted (so a resume never depends on how the default block size is computed).
+    """
+    rs = resolve(sweep)
+    store = rs.store
+    if store.exists():
+        try:
+            meta = read_root_attrs(store)["pairsweep"]
+        except Exception as exc:  # noqa: BLE001 - anything unreadable is not ours to touch
+            raise SpecMismatchError(
+                f"store: {store} exists and is not a pairsweep store ({type(exc).__name__}: {exc}); "
+                "choose another path or remove it yourself"
+            ) from None
+        stored = meta["spec"]
+        diffs = spec_differences(stored, rs.canonical(), compare_chunks=bool(sweep.chunks))
+        if diffs:
+            raise SpecMismatchError(
+                f"store: {store} was created by a different spec; refusing to resume it.\n  "
+                + "\n  ".join(diffs)
+            )
+        rs = resolve(with_chunks(sweep, stored["chunks"]))
+        return rs
+    store.parent.mkdir(parents=True, exist_ok=True)
+    attrs = {
+        "title": f"pairsweep result: {rs.kernel.name}",
+        "kernel": rs.kernel.name,
+        "kernel_version": rs.kernel.version,
+        "reference": rs.kernel.reference,
+        "pairsweep": {
+            "format": STORE_FORMAT,
+            "spec": rs.canonical(),
+            "spec_hash": rs.spec_hash,
+            "extra_sizes": {d: len(v) for d, v in rs.extra_coords.items()},
+            "created": _now(),
+            "host": socket.gethostname(),
+            "user": getpass.getuser(),
+            "versions": _versions(),
+            "runs": [],
+        },
+    }
+    create_store(store, coords=_coords(rs), variables=_variables(rs), attrs=attrs)
+    return rs
+
+
+def _record_run(store: Path, run: dict[str, Any]) -> None:
+    meta = read_root_attrs(store)["pairsweep"]
+    runs = [r for r in meta.get("runs", []) if r.get("run") != run["run"]] + [run]
+    update_root_attrs(store, {"pairsweep": {**meta, "runs": runs}})
+
+
+def _total_threads(client: Client) -> int:
+    return max(1, sum(w["nthreads"] for w in client.scheduler_info()["workers"].values()))
+
+
+def run_sweep(
+    sweep: Sweep,
+    *,
+    client: Client | None = None,
+    progress: bool = True,
+    durable: bool = True,
+) -> SweepReport:
+    """Compute every block of ``sweep`` that its store does not hold yet.
+
+    Parameters
+    ----------
+    sweep
+        The sweep; validated (and its store created or checked) before any task is
+        submitted.
+    client
+        Run on this client. By default a cluster is created from ``sweep.cluster`` and shut
+        down afterwards.
+    progress
+        Show a progress bar (blocks, points, failures, rate, ETA) on stderr.
+    durable
+        fsync each block's chunk files before marking it done, so that even a node crash
+        (not only a killed process) cannot leave a block marked done without its data.
+
+    Returns
+    -------
+    SweepReport
+        Counts for this run. Results are read with :func:`pairsweep.sweeps.open_result`.
+    """
+    try:
+        validate_cluster(sweep.cluster.kind, sweep.cluster.options)
+    except ClusterError as exc:
+        raise SpecError(str(exc)) from None
+    rs = prepare_store(sweep)
+    if client is None:
+        with connect(sweep.cluster.kind, sweep.cluster.options) as new_client:
+            return _run(rs, new_client, progress=progress, durable=durable)
+    return _run(rs, client, progress=progress, durable=durable)
+
+
+def _progress_bar(enabled: bool, total: int, initial: int):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, unit="pt", disable=not enabled, file=sys.stderr, smoothing=0.05)
+
+
+def _run(rs: ResolvedSweep, client: Client, *, progress: bool, durable: bool) -> SweepReport:
+    started = time.perf_counter()
+    store = rs.store.resolve()
+    grid = BlockGrid(rs.shape, rs.chunks)
+    done = ledger.done_blocks(store, grid.n_blocks)
+    report = SweepReport(
+        store=store,
+        spec_hash=rs.spec_hash,
+        n_points=grid.n_points,
+        n_blocks=grid.n_blocks,
+        blocks_already_done=int(done.sum()),
+        dashboard=client.dashboard_link,
+    )
+    if report.dashboard and progress:
+        print(f"pairsweep: dashboard at {report.dashboard}", file=sys.stderr)
+    run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    run_info = {"run": run_id, "host": socket.gethostname(), "started": _now()}
+    _record_run(store, run_info)
+
+    points_done = sum(grid.block_size(b) for b in np.flatnonzero(done)) if done.any() else 0
+    max_in_flight = rs.sweep.max_in_flight or 4 * _total_threads(client)
+    todo: Iterator[int] = grid.iter_blocks(skip=done)
+    pending = as_completed()
+
+    def submit(count: int) -> None:
+        batch = list(islice(todo, count))
+        if not batch:
+            return
+        # Logged before submission: the run log over-approximates what this run started.
+        ledger.append_run_log(store, run_id, batch)
+        for block_id in batch:
+            pending.add(
+                client.submit(
+                    compute_block,
+                    str(store),
+                    block_id,
+                    rs.spec_hash,
+                    run_id,
+                    durable,
+                    key=f"pairsweep_block-{run_id}-{block_id}",
+                    retries=2,
+                    pure=False,
+                )
+            )
+
+    bar = _progress_bar(progress, grid.n_points, points_done)
+    try:
+        submit(max_in_flight)
+        for future in pending:
+            block_id = int(future.key.rsplit("-", 1)[1])
+            if future.status == "finished":
+                summary = future.result()
+                report.blocks_computed += 1
+                report.points_computed += summary["points"]
+                report.ok += summary["ok"]
+                report.not_converged += summary["not_converged"]
+                report.failed += summary["failed"]
+                bar.update(summary["points"])
+            else:
+                exc = future.exception()
+                report.block_errors[block_id] = f"{type(exc).__name__}: {exc}"
+            bar.set_postfix(
+                blocks=f"{report.blocks_already_done + report.blocks_computed}/{grid.n_blocks}",
+                failed=report.failed,
+                refresh=False,
+            )
+            future.release()
+            submit(1)
+    finally:
+        bar.close()
+        report.seconds = time.perf_counter() - started
+        run_info.update(
+            finished=_now(),
+            blocks_computed=report.blocks_computed,
+            block_errors=len(report.block_errors),
+            complete=report.complete,
+        )
+        _record_run(store, run_info)
+    return report

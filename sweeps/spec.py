@@ -1,0 +1,380 @@
+"""Sweep specifications: what to compute, validated before anything runs.
+
+A :class:`Sweep` names a kernel, a store, the swept axes, the fixed parameters, the block
+(chunk) shape and the cluster. It is built from Python or from a TOML file
+(:func:`load_spec`) and validated against the kernel's declaration by :func:`resolve`, which
+returns a :class:`ResolvedSweep`: every parameter filled, the chunk shape decided, and a
+canonical description whose hash identifies the results. Every error names the offending
+field (``axes.delta_g``, ``execution.chunks.g_F``, ...) and says what is allowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pairsweep.kernels import Kernel, KernelInputError, get_kernel
+
+__all__ = [
+    "Axis",
+    "ClusterSpec",
+    "ResolvedSweep",
+    "SpecError",
+    "Sweep",
+    "load_spec",
+    "resolve",
+]
+
+#: Upper bound on points in one block chosen automatically; a block's output chunks stay
+#: well under a few MB for kernels with ~30 scalar outputs.
+MAX_AUTO_BLOCK_POINTS = 8192
+#: Automatic blocks aim at this many seconds of kernel time: long enough that the
+#: scheduler's ~ms per-task overhead is noise, short enough that a kill loses little work.
+TARGET_BLOCK_SECONDS = 5.0
+
+
+class SpecError(ValueError):
+    """An invalid sweep specification. The message starts with the field's dotted name."""
+
+
+@dataclass(frozen=True, slots=True)
+class Axis:
+    """One swept parameter: its name and its coordinate values, in order."""
+
+    name: str
+    values: tuple[Any, ...]
+
+    @classmethod
+    def linspace(cls, name: str, start: float, stop: float, num: int) -> Axis:
+        return cls(name, tuple(np.linspace(start, stop, int(num)).tolist()))
+
+    @classmethod
+    def logspace(cls, name: str, start: float, stop: float, num: int) -> Axis:
+        """``num`` values from ``start`` to ``stop`` (the values, not their exponents)."""
+        if start <= 0 or stop <= 0:
+            raise SpecError(f"axes.{name}: logspace needs positive start and stop, got {start}, {stop}")
+        return cls(name, tuple(np.geomspace(start, stop, int(num)).tolist()))
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSpec:
+    """Where the sweep runs. ``kind`` is ``local``, ``address``, ``slurm`` or ``pbs``.
+
+    ``options`` are passed to the cluster factory (e.g. ``n_workers`` for a local cluster,
+    ``address`` for an existing scheduler, ``queue``/``walltime``/``cores``/``memory`` for
+    dask-jobqueue). They never affect results, so they are not part of the spec hash.
+    """
+
+    kind: str = "local"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A parameter sweep, as a user writes it.
+
+    Parameters
+    ----------
+    kernel
+        Registered kernel name (``pairsweep kernels`` lists them).
+    store
+        Path of the Zarr store the results go to.
+    axes
+        Swept parameters in dimension order: a sequence of :class:`Axis`, or a mapping
+        ``name -> values`` (any 1-D sequence or array).
+    fixed
+        Parameters held fixed; kernel defaults fill the rest.
+    chunks
+        Points per block along each axis (``None`` or missing axes: chosen automatically).
+    cluster
+        Where to run; a local cluster sized to the machine by default.
+    max_in_flight
+        Blocks submitted to the scheduler at once (``None``: four per worker thread).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pairsweep.sweeps import Sweep
+    >>> sweep = Sweep(
+    ...     kernel="spinor_bec_couplings",
+    ...     store="couplings.zarr",
+    ...     axes={"delta_g": np.geomspace(1e-4, 1e-1, 31), "g_F": [0.5, 1.0, 2.0]},
+    ...     fixed={"mass_ratio": 1.0},
+    ... )
+    """
+
+    kernel: str
+    store: str | Path
+    axes: Sequence[Axis] | Mapping[str, Sequence[Any]]
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    chunks: Mapping[str, int] | None = None
+    cluster: ClusterSpec = field(default_factory=ClusterSpec)
+    max_in_flight: int | None = None
+
+    def axis_list(self) -> list[Axis]:
+        if isinstance(self.axes, Mapping):
+            return [Axis(name, tuple(np.asarray(vals).tolist())) for name, vals in self.axes.items()]
+        return list(self.axes)
+
+
+@dataclass(frozen=True)
+class ResolvedSweep:
+    """A validated sweep: every parameter known, block shape decided, hash computed."""
+
+    sweep: Sweep
+    kernel: Kernel
+    axes: tuple[Axis, ...]
+    fixed: dict[str, Any]
+    chunks: tuple[int, ...]
+    extra_coords: dict[str, np.ndarray]
+
+    @property
+    def store(self) -> Path:
+        return Path(self.sweep.store)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(a) for a in self.axes)
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.axes)
+
+    @property
+    def n_points(self) -> int:
+        return math.prod(self.shape)
+
+    def canonical(self) -> dict[str, Any]:
+        """Everything that determines the stored numbers, as plain JSON-able data."""
+        return {
+            "kernel": self.kernel.name,
+            "kernel_version": self.kernel.version,
+            "axes": {a.name: list(a.values) for a in self.axes},
+            "fixed": dict(sorted(self.fixed.items())),
+            "chunks": dict(zip(self.dims, self.chunks, strict=True)),
+        }
+
+    @property
+    def spec_hash(self) -> str:
+        text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------------------
+# TOML
+# ---------------------------------------------------------------------------------------
+
+_TOP_KEYS = {"kernel", "store", "axes", "fixed", "execution", "cluster"}
+_EXECUTION_KEYS = {"chunks", "max_in_flight"}
+_AXIS_FORMS = ("values", "linspace", "logspace")
+
+
+def _axis_from_toml(name: str, entry: Any) -> Axis:
+    where = f"axes.{name}"
+    if not isinstance(entry, Mapping):
+        raise SpecError(f"{where}: expected a table with one of {', '.join(_AXIS_FORMS)}, got {entry!r}")
+    unknown = set(entry) - set(_AXIS_FORMS)
+    if unknown:
+        raise SpecError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {', '.join(_AXIS_FORMS)}")
+    forms = [f for f in _AXIS_FORMS if f in entry]
+    if len(forms) != 1:
+        raise SpecError(f"{where}: give exactly one of {', '.join(_AXIS_FORMS)}")
+    form = forms[0]
+    raw = entry[form]
+    if form == "values":
+        if not isinstance(raw, list):
+            raise SpecError(f"{where}.values: expected a list, got {raw!r}")
+        return Axis(name, tuple(raw))
+    if not (isinstance(raw, list) and len(raw) == 3):
+        raise SpecError(f"{where}.{form}: expected [start, stop, num], got {raw!r}")
+    start, stop, num = raw
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (start, stop)):
+        raise SpecError(f"{where}.{form}: start and stop must be numbers, got {start!r}, {stop!r}")
+    if not isinstance(num, int) or isinstance(num, bool) or num < 1:
+        raise SpecError(f"{where}.{form}: num must be an integer >= 1, got {num!r}")
+    if form == "linspace":
+        return Axis.linspace(name, start, stop, num)
+    return Axis.logspace(name, start, stop, num)
+
+
+def spec_from_dict(doc: Mapping[str, Any], *, base: Path | None = None) -> Sweep:
+    """Build a :class:`Sweep` from a parsed TOML document (unknown keys are errors)."""
+    unknown = set(doc) - _TOP_KEYS
+    if unknown:
+        raise SpecError(f"{sorted(unknown)[0]}: unknown key; allowed top-level keys: {', '.join(sorted(_TOP_KEYS))}")
+    for key in ("kernel", "store", "axes"):
+        if key not in doc:
+            raise SpecError(f"{key}: missing (required)")
+    if not isinstance(doc["kernel"], str):
+        raise SpecError(f"kernel: expected a kernel name (string), got {doc['kernel']!r}")
+    if not isinstance(doc["store"], str) or not doc["store"]:
+        raise SpecError(f"store: expected a path (string), got {doc['store']!r}")
+    if not isinstance(doc["axes"], Mapping) or not doc["axes"]:
+        raise SpecError("axes: expected a table with at least one axis")
+    axes = [_axis_from_toml(name, entry) for name, entry in doc["axes"].items()]
+    fixed = doc.get("fixed", {})
+    if not isinstance(fixed, Mapping):
+        raise SpecError(f"fixed: expected a table, got {fixed!r}")
+    execution = doc.get("execution", {})
+    if not isinstance(execution, Mapping):
+        raise SpecError(f"execution: expected a table, got {execution!r}")
+    unknown = set(execution) - _EXECUTION_KEYS
+    if unknown:
+        raise SpecError(f"execution.{sorted(unknown)[0]}: unknown key; allowed: {', '.join(sorted(_EXECUTION_KEYS))}")
+    cluster_doc = dict(doc.get("cluster", {}))
+    kind = cluster_doc.pop("kind", "local")
+    store = Path(doc["store"])
+    if base is not None and not store.is_absolute():
+        store = base / store
+    return Sweep(
+        kernel=doc["kernel"],
+        store=store,
+        axes=axes,
+        fixed=dict(fixed),
+        chunks=execution.get("chunks"),
+        cluster=ClusterSpec(kind=kind, options=cluster_doc),
+        max_in_flight=execution.get("max_in_flight"),
+    )
+
+
+def load_spec(path: str | Path) -> Sweep:
+    """Read a sweep spec from a TOML file. A relative ``store`` is taken from the current
+    directory, like any path given on a command line."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            doc = tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    return spec_from_dict(doc)
+
+
+# ---------------------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------------------
+
+
+def _auto_chunks(shape: tuple[int, ...], seconds_per_point: float) -> tuple[int, ...]:
+    """Block shape from the grid alone (so it is the same on every machine and on resume).
+
+    Fill the trailing axes first: points along the last axis are adjacent in memory, and
+    a block that spans whole trailing axes keeps the number of chunk files low.
+    """
+    n_points = math.prod(shape)
+    target = int(TARGET_BLOCK_SECONDS / max(seconds_per_point, 1e-9))
+    # Keep at least ~16 blocks where the grid allows, so a small sweep still spreads out.
+    target = max(1, min(target, MAX_AUTO_BLOCK_POINTS, math.ceil(n_points / 16)))
+    chunks = []
+    remaining = target
+    for size in reversed(shape):
+        c = max(1, min(size, remaining))
+        chunks.append(c)
+        remaining = max(1, remaining // c)
+    return tuple(reversed(chunks))
+
+
+def _check_axis(kernel: Kernel, axis: Axis) -> None:
+    where = f"axes.{axis.name}"
+    params = kernel.parameter_map
+    if axis.name not in params:
+        raise SpecError(
+            f"{where}: kernel {kernel.name!r} has no parameter {axis.name!r}; "
+            f"parameters: {', '.join(params)}"
+        )
+    if len(axis.values) == 0:
+        raise SpecError(f"{where}: empty axis; give at least one value")
+    if len(set(axis.values)) != len(axis.values):
+        raise SpecError(f"{where}: values must be distinct (a coordinate cannot repeat)")
+    try:
+        params[axis.name].check(list(axis.values), field_name=where)
+    except KernelInputError as exc:
+        raise SpecError(str(exc)) from None
+
+
+def resolve(sweep: Sweep) -> ResolvedSweep:
+    """Validate ``sweep`` against its kernel and decide everything left open.
+
+    Raises :class:`SpecError` naming the field on any problem; nothing is submitted before.
+    """
+    try:
+        kernel = get_kernel(sweep.kernel)
+    except KeyError as exc:
+        raise SpecError(exc.args[0]) from None
+    params = kernel.parameter_map
+    axes = sweep.axis_list()
+    if not axes:
+        raise SpecError("axes: a sweep needs at least one axis")
+    names = [a.name for a in axes]
+    for axis in axes:
+        _check_axis(kernel, axis)
+    if len(set(names)) != len(names):
+        raise SpecError(f"axes: duplicated axis names {names}")
+
+    fixed: dict[str, Any] = {}
+    for name, value in sweep.fixed.items():
+        where = f"fixed.{name}"
+        if name not in params:
+            raise SpecError(f"{where}: kernel {kernel.name!r} has no parameter {name!r}; parameters: {', '.join(params)}")
+        if name in names:
+            raise SpecError(f"{where}: {name!r} is also an axis; a parameter is either swept or fixed")
+        try:
+            params[name].check(value, field_name=where)
+        except KernelInputError as exc:
+            raise SpecError(str(exc)) from None
+        fixed[name] = value
+    for p in kernel.parameters:
+        if p.name not in names and p.name not in fixed:
+            if p.default is None:
+                raise SpecError(f"fixed.{p.name}: required by kernel {kernel.name!r} ({p.allowed()}, {p.unit})")
+            fixed[p.name] = p.default
+
+    shape = tuple(len(a) for a in axes)
+    auto = _auto_chunks(shape, kernel.seconds_per_point)
+    requested = dict(sweep.chunks or {})
+    for name in requested:
+        if name not in names:
+            raise SpecError(f"execution.chunks.{name}: not an axis; axes: {', '.join(names)}")
+    chunks = []
+    for axis, default in zip(axes, auto, strict=True):
+        c = requested.get(axis.name, default)
+        if not isinstance(c, int) or isinstance(c, bool) or c < 1:
+            raise SpecError(f"execution.chunks.{axis.name}: expected an integer >= 1, got {c!r}")
+        chunks.append(min(c, len(axis)))
+    if sweep.max_in_flight is not None and (not isinstance(sweep.max_in_flight, int) or sweep.max_in_flight < 1):
+        raise SpecError(f"execution.max_in_flight: expected an integer >= 1, got {sweep.max_in_flight!r}")
+
+    try:
+        if kernel.check_inputs is not None:
+            kernel.check_inputs(
+                {**{a.name: np.asarray(a.values) for a in axes}, **{k: np.asarray(v) for k, v in fixed.items()}}
+            )
+        extra = kernel.coords_for(fixed)
+    except KernelInputError as exc:
+        raise SpecError(str(exc)) from None
+    clash = set(extra) & set(names)
+    if clash:
+        raise SpecError(f"axes: {sorted(clash)} clash with the kernel's output dimensions")
+    return ResolvedSweep(
+        sweep=sweep,
+        kernel=kernel,
+        axes=tuple(axes),
+        fixed=fixed,
+        chunks=tuple(chunks),
+        extra_coords=extra,
+    )
+
+
+def with_chunks(sweep: Sweep, chunks: Mapping[str, int]) -> Sweep:
+    """``sweep`` with the block shape of an existing store (used when resuming)."""
+    return replace(sweep, chunks=dict(chunks))
