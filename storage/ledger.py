@@ -109,7 +109,7 @@ def append_run_log(store: str | Path, run_id: str, block_ids: list[int]) -> None
 
 
 def read_run_log(store: str | Path) -> dict[str, list[int]]:
-    """Blocks submitted by each run, by run id."""
+    """Blocks submitted by each run, by run id (run ids sort by start time)."""
     runs: dict[str, list[int]] = {}
     directory = Path(store) / STATE_DIR / _RUNS
     if not directory.exists():

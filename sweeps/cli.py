@@ -217,6 +217,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"pairsweep: error: {message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `pairsweep slice ... | head`: the reader left; not an error worth a traceback.
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

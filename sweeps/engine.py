@@ -290,7 +290,7 @@ def _run(rs: ResolvedSweep, client: Client, *, progress: bool, durable: bool) ->
     )
     if report.dashboard and progress:
         print(f"pairsweep: dashboard at {report.dashboard}", file=sys.stderr)
-    run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S.%f}-{uuid.uuid4().hex[:6]}"
     run_info = {"run": run_id, "host": socket.gethostname(), "started": _now()}
     _record_run(store, run_info)
 
