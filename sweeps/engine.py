@@ -263,6 +263,16 @@ def run_sweep(
     except ClusterError as exc:
         raise SpecError(str(exc)) from None
     rs = prepare_store(sweep)
+    grid = BlockGrid(rs.shape, rs.chunks)
+    if client is None and ledger.done_blocks(rs.store, grid.n_blocks).all():
+        # Nothing left: answer at once instead of starting (or queueing for) a cluster.
+        return SweepReport(
+            store=rs.store.resolve(),
+            spec_hash=rs.spec_hash,
+            n_points=grid.n_points,
+            n_blocks=grid.n_blocks,
+            blocks_already_done=grid.n_blocks,
+        )
     if client is None:
         with connect(sweep.cluster.kind, sweep.cluster.options) as new_client:
             return _run(rs, new_client, progress=progress, durable=durable)

@@ -1,0 +1,139 @@
+"""Engine overhead: pairsweep throughput against the same kernel run directly, in one run.
+
+    python bench/engine_overhead.py            # full (a few minutes on 2 cores)
+    python bench/engine_overhead.py --quick    # smaller grids
+
+Prints, for a ~1 ms/point Python-loop kernel and ~10 µs and ~1 µs/point vectorized numpy
+kernels: (a) points/s of the kernel in one process (plain loop, or vectorized over blocks
+of the same shape the sweep uses), (b) points/s of the same grid through pairsweep on a
+LocalCluster with one single-threaded worker per core, and (b) / (cores × a). Then the
+client's peak Python memory (tracemalloc) as the grid grows 10⁴ → 10⁷ points, and the wall
+time of `pairsweep status` and of resuming a finished 10⁶-point store (fresh processes, as a
+user types them). Ratios are measured in one run: the machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # bench_kernels, for this process and the spawned workers
+
+from bench_kernels import LOOP_1MS, VECTOR_1US, VECTOR_10US  # noqa: E402
+from distributed import Client, LocalCluster  # noqa: E402
+
+from pairsweep.sweeps import Sweep, run_sweep  # noqa: E402
+from pairsweep.sweeps.execute import evaluate_block  # noqa: E402
+from pairsweep.sweeps.grid import BlockGrid, block_parameters  # noqa: E402
+from pairsweep.sweeps.spec import resolve  # noqa: E402
+
+
+def square_axes(n_points: int) -> dict[str, np.ndarray]:
+    side = int(round(n_points**0.5))
+    return {"a": np.linspace(0.0, 1.0, side), "b": np.linspace(0.0, 1.0, side)}
+
+
+def direct_rate(kernel, axes, chunks, max_seconds: float) -> float:
+    """Points/s of the kernel in this process, block by block as the engine cuts them,
+    through the same evaluate_block the workers use (so only distribution differs)."""
+    rs = resolve(Sweep(kernel=kernel.name, store="unused", axes=axes, chunks=chunks))
+    grid = BlockGrid(rs.shape, rs.chunks)
+    coords = [np.asarray(a.values) for a in rs.axes]
+    points, start = 0, time.perf_counter()
+    for block_id in grid.iter_blocks():
+        params = block_parameters(rs.dims, coords, grid.block_slices(block_id))
+        evaluate_block(kernel, params, {})
+        points += grid.block_size(block_id)
+        if time.perf_counter() - start > max_seconds:
+            break
+    return points / (time.perf_counter() - start)
+
+
+def engine_rate(client, kernel, axes, chunks, store: Path) -> tuple[float, int]:
+    sweep = Sweep(kernel=kernel.name, store=store, axes=axes, chunks=chunks)
+    start = time.perf_counter()
+    report = run_sweep(sweep, client=client, progress=False)
+    elapsed = time.perf_counter() - start
+    assert report.complete and report.failed == 0
+    return report.points_computed / elapsed, report.n_blocks
+
+
+def client_peak_memory(client, n_points: int, store: Path) -> tuple[float, int]:
+    axes = square_axes(n_points)
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    report = run_sweep(Sweep(kernel=VECTOR_1US.name, store=store, axes=axes), client=client, progress=False)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 2**20, report.n_blocks
+
+
+def timed_command(args: list[str]) -> float:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+    start = time.perf_counter()
+    subprocess.run(args, check=True, capture_output=True, env=env)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    cores = args.workers
+    scale = 0.25 if args.quick else 1.0
+    work = Path(tempfile.mkdtemp(prefix="pairsweep-bench-"))
+    print(f"pairsweep engine overhead, {cores} workers x 1 thread, {os.cpu_count()} cores, python {sys.version.split()[0]}")
+    try:
+        t0 = time.perf_counter()
+        with LocalCluster(n_workers=cores, threads_per_worker=1, dashboard_address=":0") as cluster, Client(cluster) as client:
+            print(f"LocalCluster start: {time.perf_counter() - t0:.2f} s (not counted below)\n")
+            client.run(lambda: __import__("bench_kernels"))  # import cost out of the timings
+
+            cases = [
+                ("~1 ms/point, Python loop", LOOP_1MS, int(10_000 * scale), None),
+                ("~10 µs/point, numpy", VECTOR_10US, int(2_000_000 * scale), None),
+                ("~1 µs/point, numpy", VECTOR_1US, int(4_000_000 * scale), None),
+            ]
+            print(f"{'kernel':<28}{'points':>10}{'blocks':>8}{'direct pt/s':>14}{'engine pt/s':>14}"
+                  f"{'engine/(cores*direct)':>24}")
+            for label, kernel, n_points, chunks in cases:
+                axes = square_axes(n_points)
+                store = work / f"{kernel.name.split(':')[1]}.zarr"
+                engine, n_blocks = engine_rate(client, kernel, axes, chunks, store)
+                direct = direct_rate(kernel, axes, chunks, max_seconds=10 * scale + 2)
+                n = len(axes["a"]) * len(axes["b"])
+                print(f"{label:<28}{n:>10}{n_blocks:>8}{direct:>14,.0f}{engine:>14,.0f}{engine / (cores * direct):>24.3f}")
+
+            print("\nclient peak Python memory during run_sweep (tracemalloc), ~1 µs/point kernel:")
+            sizes = [10**4, 10**5, 10**6] + ([] if args.quick else [10**7])
+            for n in sizes:
+                peak, n_blocks = client_peak_memory(client, n, work / f"mem{n}.zarr")
+                print(f"  {n:>10} points, {n_blocks:>5} blocks: {peak:7.2f} MiB")
+
+        million = work / "mem1000000.zarr"
+        spec = work / "million.toml"
+        spec.write_text(
+            f'kernel = "{VECTOR_1US.name}"\nstore = "{million}"\n[axes]\n'
+            'a = { linspace = [0.0, 1.0, 1000] }\nb = { linspace = [0.0, 1.0, 1000] }\n'
+        )
+        exe = [sys.executable, "-m", "pairsweep.sweeps.cli"]
+        print("\nfinished 10^6-point store, fresh processes (includes Python start-up and imports):")
+        print(f"  pairsweep status:            {timed_command(exe + ['status', str(million)]):.2f} s")
+        print(f"  pairsweep run (resume, done): {timed_command(exe + ['run', str(spec), '--no-progress']):.2f} s")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
