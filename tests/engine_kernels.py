@@ -88,3 +88,25 @@ FLAKY_BLOCK = Kernel(
     solve_block=_flaky_block,
     extra_coords={"k": [0, 1, 2]},
 )
+
+
+def _crashing_block(params):
+    """Kills its worker process outright when the block contains x == 3 (a segfault-like
+    death that no try/except can catch)."""
+    if np.any(params["x"] == 3.0):
+        import os
+
+        os._exit(1)
+    return _smooth_block(params)
+
+
+CRASHING = Kernel(
+    name="engine_kernels:CRASHING",
+    version="1",
+    summary="vectorized kernel whose worker dies on one block",
+    reference="none (test fixture)",
+    parameters=_PARAMS,
+    outputs=_OUTPUTS,
+    solve_block=_crashing_block,
+    extra_coords={"k": [0, 1, 2]},
+)

@@ -160,3 +160,42 @@ def test_ledger_entries_are_complete_json(tmp_path, client):
         entry = json.loads(path.read_text())
         assert entry["ok"] + entry["not_converged"] + entry["failed"] == entry["points"]
     assert not list((tmp_path / "r.zarr" / "_pairsweep" / "blocks").glob(".tmp-*"))
+
+
+def test_runs_on_an_existing_scheduler_address(tmp_path, client):
+    from pairsweep.sweeps import ClusterSpec
+
+    address = client.scheduler.address
+    report = run_sweep(make(tmp_path, cluster=ClusterSpec("address", {"address": address})), progress=False)
+    assert report.complete and report.ok == X.size * Y.size
+
+
+@pytest.mark.slow
+def test_a_block_that_kills_its_worker_is_reported_and_the_rest_completes(tmp_path, client):
+    sweep = make(tmp_path, kernel="engine_kernels:CRASHING", axes={"x": [1.0, 2.0, 3.0, 4.0], "y": Y},
+                 chunks={"x": 1, "y": 15})
+    report = run_sweep(sweep, client=client, progress=False)
+    assert report.blocks_computed == 3 and list(report.block_errors) == [2]
+    assert "KilledWorker" in report.block_errors[2]
+    assert not report.complete
+    status = open_result(tmp_path / "r.zarr")["status"].values
+    assert np.all(status[[0, 1, 3]] == Status.OK) and np.all(status[2] == Status.NOT_COMPUTED)
+    client.wait_for_workers(2, timeout=60)
+
+
+def test_a_hundred_million_point_grid_is_prepared_without_per_point_work(tmp_path):
+    import math
+
+    from pairsweep.sweeps import prepare_store
+    from pairsweep.sweeps.grid import BlockGrid
+    from pairsweep.sweeps.spec import MAX_AUTO_BLOCK_POINTS
+
+    axes = {"x": np.linspace(-1, 1, 10_000), "y": np.linspace(-1, 1, 10_000)}
+    rs = prepare_store(make(tmp_path, axes=axes, chunks=None))
+    grid = BlockGrid(rs.shape, rs.chunks)
+    assert grid.n_points == 10**8
+    assert math.prod(rs.chunks) <= MAX_AUTO_BLOCK_POINTS
+    assert grid.n_blocks == math.ceil(10_000 / rs.chunks[0]) * math.ceil(10_000 / rs.chunks[1])
+    assert not ledger.done_blocks(rs.store, grid.n_blocks).any()
+    # creating the store is metadata only: no chunk exists before a task runs
+    assert not (rs.store / "f" / "c").exists()
