@@ -199,3 +199,17 @@ def test_a_hundred_million_point_grid_is_prepared_without_per_point_work(tmp_pat
     assert not ledger.done_blocks(rs.store, grid.n_blocks).any()
     # creating the store is metadata only: no chunk exists before a task runs
     assert not (rs.store / "f" / "c").exists()
+
+
+def test_dashboard_serves_the_block_tasks_progress(tmp_path, client):
+    """Block tasks carry a 'pairsweep_block' key prefix, which is what the dashboard's
+    progress panel groups them by; the dashboard itself (bokeh) must be up."""
+    import urllib.request
+
+    from distributed.utils import key_split
+
+    report = run_sweep(make(tmp_path), client=client, progress=False)
+    assert report.dashboard == client.dashboard_link
+    with urllib.request.urlopen(client.dashboard_link, timeout=30) as response:
+        assert response.status == 200
+    assert key_split(f"pairsweep_block-20260101T000000.000000-abcdef-{3}") == "pairsweep_block"
