@@ -57,6 +57,13 @@ def _atomic_write_text(path: Path, text: str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        # The rename itself lives in the directory: sync it so the entry survives a crash
+        # of the node, not only of the process.
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
     except BaseException:
         # A temporary file left by a crash is harmless (not a .json entry), but clean up
         # when we can.
