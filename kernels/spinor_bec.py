@@ -10,6 +10,10 @@ Kernels
     Sound velocities (formula under seed Eq. 2), spin healing length, and the partial-wave
     couplings λ_ℓ (seed Eq. 8) of the static interaction, ℓ = 0, 1, 2, both from the
     closed forms (seed Eq. 9 / physics.md) and from an independent adaptive quadrature.
+``spinor_bec``
+    Full numerical solution of the BCS gap equation (seed Eq. 10) with the retarded
+    two-mode interaction of seed Eq. 6: Δ_ℓ(k_F) at temperature T and T_c,ℓ for ℓ = 0, 1, 2,
+    each checked by grid refinement (see :mod:`._spinor_bec_gap` for the numerics).
 
 Units and conventions (physics.md unless marked *choice*)
 ---------------------------------------------------------
@@ -26,6 +30,21 @@ Units and conventions (physics.md unless marked *choice*)
 - *choice*: validity δg̃ > 0 and 2g̃ − δg̃ > 0 (the miscibility condition g₁₂² < g₁₁g₂₂ of
   a homogeneous two-component BEC, both sound velocities real); enforced with a margin of
   1e-5 on both sides.
+- Gap equation (physics.md): Σ_k' = ∫d²k'/(2π)² per spin, ξ_k = ε_k − μ_F with μ_F = ε_F
+  (the number equation is not offered), so the equation sees λ_ℓ/2 and
+  Δ_ℓ ∝ exp(−2/|λ_ℓ|) at weak coupling.
+- *choice*: for ℓ ≥ 1 the nonlinear equation is solved for the chiral state
+  Δ(k) = Δ_ℓ(|k|) e^{iℓφ}, whose |Δ(k)| is isotropic so that one channel closes exactly; the
+  linearised equation (T_c) is the same for cos ℓφ. Δ_ℓ(k_F) is the amplitude |Δ| on the
+  Fermi surface.
+- *choice*: T_c,ℓ below ``TC_FLOOR`` = 1e-6 T_F is reported as 0 and then Δ_ℓ = 0 too
+  (the gap would be below ~2e-6 ε_F, which the grids are not graded to resolve).
+- *choice*: ``interaction = "static"`` drops the frequency transfer (Ω = 0 in seed Eq. 6),
+  the approximation behind the λ_ℓ of seed Eqs. 8–9; "retarded" (default) is seed Eq. 6.
+- No momentum cutoff: [3k_F, ∞) is mapped onto a finite interval. The k integral converges
+  as K^-4 with a hard cutoff K for both the retarded and the static interaction (the
+  Bogoliubov-mediated V falls as 1/q² at large q); retardation is what limits the resonant
+  forward-scattering part to |ε_k − ε_k'| ≲ 2mc_s².
 - Reported diagnostic ``bf_stability`` = N₀(2g_F²/δg + 2g_F+²/(2g − δg)): the mean-field
   Bose–Fermi mixture is mechanically stable only where it is < 1. The seed's regime near
   the spinodal has it ≫ 1 (the seed treats its parameters as renormalised quasiparticle
@@ -42,9 +61,18 @@ import numpy as np
 from scipy.integrate import IntegrationWarning, quad
 
 from ._api import Kernel, KernelInputError, Output, Parameter, Status
-from ._spinor_bec_physics import ELLS, N0, V_F, Model, static_closed_form, static_interaction
+from ._spinor_bec_gap import REFINE_RTOL, TC_FLOOR, solve_point
+from ._spinor_bec_physics import (
+    ELLS,
+    N0,
+    V_F,
+    Model,
+    interaction_moments,
+    static_closed_form,
+    static_interaction,
+)
 
-__all__ = ["KERNELS", "couplings_kernel"]
+__all__ = ["KERNELS", "couplings_kernel", "gap_kernel"]
 
 #: Smallest allowed distance to either instability (δg̃ → 0 and δg̃ → 2g̃).
 _STABILITY_MARGIN = 1e-5
@@ -207,7 +235,139 @@ couplings_kernel = Kernel(
     solve_block=solve_couplings_block,
     extra_coords={"ell": np.asarray(ELLS)},
     check_inputs=check_inputs,
+    seconds_per_point=0.01,
     doc=__doc__ or "",
 )
 
-KERNELS = (couplings_kernel,)
+
+
+def _gap_parameters() -> tuple[Parameter, ...]:
+    common = {p.name: p for p in _common_parameters()}
+    # BCS mean field at fixed μ = ε_F: keep the couplings where Δ and T_c stay ≲ ε_F.
+    narrowed = {
+        "g_F": (0.0, 4.0),
+        "density_ratio": (0.05, 20.0),
+        "mass_ratio": (0.2, 20.0),
+    }
+    params = []
+    for name in ("delta_g", "g_F"):
+        params.append(common[name] if name not in narrowed else _with_bounds(common[name], narrowed[name]))
+    params.append(
+        Parameter("T", "T_F", "temperature T/T_F of the gap Δ_ℓ(T) (seed Eq. 10, Fig. 3a)", default=0.0, bounds=(0.0, 2.0))
+    )
+    for name in ("g_F_plus", "g", "density_ratio", "mass_ratio"):
+        params.append(common[name] if name not in narrowed else _with_bounds(common[name], narrowed[name]))
+    params.append(
+        Parameter(
+            "interaction",
+            "",
+            "seed Eq. 6 with its frequency transfer ('retarded') or at Ω = 0 ('static', Eq. 8-9's approximation)",
+            default="retarded",
+            choices=("retarded", "static"),
+        )
+    )
+    return tuple(params)
+
+
+def _with_bounds(p: Parameter, bounds: tuple[float, float]) -> Parameter:
+    return Parameter(p.name, p.unit, p.description, default=p.default, bounds=bounds)
+
+
+_CHANNEL_FAILS = ("above the search range", "could not bracket")
+
+
+def solve_gap_point(
+    delta_g: float,
+    g_F: float,
+    T: float,
+    g_F_plus: float,
+    g: float,
+    density_ratio: float,
+    mass_ratio: float,
+    interaction: str = "retarded",
+) -> dict:
+    """One point of ``spinor_bec``: Δ_ℓ(k_F; T), T_c,ℓ and diagnostics, ℓ = 0, 1, 2."""
+    model = Model(
+        delta_g=float(delta_g),
+        g_F=float(g_F),
+        g_F_plus=float(g_F_plus),
+        g=float(g),
+        density_ratio=float(density_ratio),
+        mass_ratio=float(mass_ratio),
+    )
+    one = np.ones(1)
+    lam = N0 * interaction_moments(model, one, one)[0]  # seed Eq. 8 with Eq. 6 at k = k' = k_F
+    results, info = solve_point(model, float(T), static=(interaction == "static"))
+    status = Status.OK
+    messages = []
+    for ell, r in zip(ELLS, results):
+        if not r.ok:
+            failed = any(f in r.message for f in _CHANNEL_FAILS)
+            status = max(status, Status.FAILED if failed else Status.NOT_CONVERGED)
+            messages.append(f"ℓ={ell}: {r.message}")
+    out = {
+        "lambda_fs": lam,
+        "gap": np.array([r.gap for r in results]),
+        "Tc": np.array([r.tc for r in results]),
+        "c_s": float(model.c_s) / V_F,
+        "kF_xi_s": float(model.kF_xi_s),
+        "bf_stability": float(model.bf_stability),
+        "iterations": np.array([r.iterations for r in results], dtype=np.int32),
+        "residual": np.array([r.residual for r in results]),
+        "refine_diff_gap": np.array([r.refine_diff_gap for r in results]),
+        "refine_diff_tc": np.array([r.refine_diff_tc for r in results]),
+        "tolerance": REFINE_RTOL,
+        "n_nodes": np.int32(info["n_nodes"]),
+        "n_nodes_main": np.int32(info["n_nodes_main"]),
+        "d_min": float(info["d_min"]),
+        "status": status,
+    }
+    if messages:
+        out["message"] = "; ".join(messages)
+    return out
+
+
+def solve_gap_block(params: Mapping[str, np.ndarray]) -> dict:
+    """Loop over the points: each is a few dense N×N solves (N ≈ 150–500), nothing to batch."""
+    names = [p.name for p in gap_kernel.parameters]
+    n = len(np.asarray(params["delta_g"]))
+    rows = [solve_gap_point(**{k: params[k][i] for k in names}) for i in range(n)]
+    out: dict = {}
+    for o in gap_kernel.outputs:
+        out[o.name] = np.stack([np.asarray(r[o.name], dtype=o.dtype) for r in rows])
+    out["status"] = np.array([r["status"] for r in rows], dtype=np.uint8)
+    out["messages"] = {i: r["message"] for i, r in enumerate(rows) if "message" in r}
+    return out
+
+
+gap_kernel = Kernel(
+    name="spinor_bec",
+    version="1",
+    summary="Spinor-BEC mediated pairing: Δ_ℓ(T) and T_c,ℓ (ℓ = 0, 1, 2) from the full gap equation",
+    reference="Bighin et al., PRR 7, L022070 (2025): Eqs. 2, 6, 8, 10; Figs. 2c, 3",
+    parameters=_gap_parameters(),
+    outputs=(
+        Output("lambda_fs", "1", _LAMBDA_DOC + "; Eq. 6 at k = k' = k_F", dims=("ell",)),
+        Output("gap", "ε_F", "Δ_ℓ(k_F) at temperature T (0 above T_c,ℓ or below the floor)", dims=("ell",), allow_nan=True),
+        Output("Tc", "T_F", f"T_c,ℓ, largest linearised eigenvalue = 1 (0: below {TC_FLOOR:g} T_F)", dims=("ell",), allow_nan=True),
+        Output("c_s", "v_F", "spin sound velocity c_s/v_F"),
+        Output("kF_xi_s", "1", "k_F ξ_s, spin healing length"),
+        Output("bf_stability", "1", "N₀(2g_F²/δg + 2g_F+²/(2g−δg)); mean-field Bose-Fermi stability needs < 1"),
+        Output("iterations", "1", "Newton iterations of Δ_ℓ on the check grid (0: Δ = 0)", dtype="int32", dims=("ell",)),
+        Output("residual", "1", "max|Δ + W F(Δ)| / max|Δ| at the returned solution", dims=("ell",), allow_nan=True),
+        Output("refine_diff_gap", "1", "|Δ_check − Δ_main| / max(Δ, T_c): change under grid refinement", dims=("ell",), allow_nan=True),
+        Output("refine_diff_tc", "1", "|T_c,check − T_c,main| / T_c: change under grid refinement", dims=("ell",), allow_nan=True),
+        Output("tolerance", "1", "refinement change accepted as converged (status ok)"),
+        Output("n_nodes", "1", "radial nodes of the check grid (the values returned)", dtype="int32"),
+        Output("n_nodes_main", "1", "radial nodes of the main grid", dtype="int32"),
+        Output("d_min", "k_F", "width of the check grid's panels touching k_F"),
+    ),
+    solve_block=solve_gap_block,
+    solve_point=solve_gap_point,
+    extra_coords={"ell": np.asarray(ELLS)},
+    check_inputs=check_inputs,
+    seconds_per_point=0.5,
+    doc=__doc__ or "",
+)
+
+KERNELS = (couplings_kernel, gap_kernel)

@@ -1,0 +1,574 @@
+"""Radial gap equation of the spinor-BEC kernel: grid, product integration, solvers.
+
+Private helper of :mod:`pairsweep.kernels.spinor_bec`. Units and the interaction are those
+of :mod:`._spinor_bec_physics` (k_F = ε_F = 1, m_F = 1/2).
+
+Channel reduction (seed Eq. 10). With Δ(k) = Δ_ℓ(|k|) e^{iℓφ} (chiral for ℓ ≥ 1, so that
+|Δ(k)| and E(k) are isotropic and the channel closes exactly; the linearised equation is
+the same for cos ℓφ),
+
+    Δ_ℓ(k) = −∫₀^∞ k'dk'/2π  V_ℓ(k, k') Δ_ℓ(k')/(2E(k')) tanh(E(k')/2T),
+
+V_ℓ(k, k') = ∫dθ/2π cos(ℓθ) V_kk' with V of seed Eq. 6 (exact angular moments), E =
+√(ξ² + Δ_ℓ²), ξ = k² − μ (μ = ε_F = 1).
+
+Discretisation (Nyström with product integration):
+
+- k ∈ [0, ∞) is cut into panels, geometrically graded towards k_F from a smallest width
+  ``d_min`` (resolves T and Δ down to the floor), up to K₁; [K₁, ∞) is mapped by
+  k = K₁/t, t ∈ (0, 1] (the integrand falls as k'^-5 there, so no cutoff is imposed).
+- F(k') = Δ(k')/(2E) tanh(E/2T) is smooth on each panel and is interpolated by the
+  Lagrange polynomial through the panel's Gauss–Legendre nodes.
+- V_ℓ(k_i, k') has an integrable cusp at k' = k_i (forward scattering: height ∝ ξ_s, width
+  ∝ δg, plus a |k − k'|^{-1/2} shoulder from retardation). Panels closer to k_i than their
+  own length are integrated against the Lagrange basis with sub-intervals graded
+  geometrically (ratio 2) towards k_i down to 1/50 of the kernel's narrowest scale.
+  Far panels use the Gauss–Legendre rule directly.
+
+This gives W with Δ_i = −Σ_j W_ij F_j, one extra row for the target k = k_F (the reported
+Δ_ℓ(k_F) is the Nyström interpolant there).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as sla
+from scipy.optimize import brentq
+
+from ._spinor_bec_physics import ELLS, M_F, Model, mode_moments
+
+__all__ = ["GridSpec", "Discretisation", "build", "solve_tc", "solve_gap", "solve_point", "TC_FLOOR", "REFINE_RTOL"]
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """Knobs of the radial grid; :meth:`refined` gives the convergence-check grid."""
+
+    nodes_per_panel: int = 8
+    ratio: float = 3.0  # growth of panel widths away from k_F
+    d_min: float = 1e-7  # width of the panels touching k_F
+    k1: float = 3.0  # start of the mapped tail panel [K₁, ∞)
+    n_tail_panels: int = 2  # t ∈ (0, 1] split into this many equal panels
+    near_order: int = 8  # Gauss–Legendre order on the graded sub-intervals of near panels
+    stop_fraction: float = 0.02  # grading stops at this fraction of the kernel's narrowest scale
+
+    def refined(self) -> GridSpec:
+        return GridSpec(
+            nodes_per_panel=self.nodes_per_panel + 4,
+            ratio=math.sqrt(self.ratio),
+            d_min=self.d_min / 4.0,
+            k1=self.k1 * 1.5,
+            n_tail_panels=self.n_tail_panels + 1,
+        )
+
+
+@dataclass
+class Panel:
+    ta: float
+    tb: float
+    mapped: bool  # k = K₁/t if True, else k = t
+
+
+def _panels(spec: GridSpec, k_small: float, k_fermi: float = 1.0) -> list[Panel]:
+    """Panels graded geometrically towards k_F (from ``d_min``) and towards k = 0 (down to
+    ``k_small``, where the fermion velocity 2k drops below the sound velocities and the
+    forward interaction is no longer cut off by retardation), plus the mapped tail."""
+    edges = [0.0, k_fermi]
+    d = spec.d_min
+    while k_fermi - d > 0.3 * k_fermi:
+        edges.append(k_fermi - d)
+        d *= spec.ratio
+    e = min(edges[2:] or [k_fermi]) / spec.ratio
+    while e > k_small:
+        edges.append(e)
+        e /= spec.ratio
+    d = spec.d_min
+    while k_fermi + d < 0.85 * spec.k1:
+        edges.append(k_fermi + d)
+        d *= spec.ratio
+    edges.append(spec.k1)
+    edges = sorted(set(edges))
+    panels = [Panel(a, b, False) for a, b in zip(edges[:-1], edges[1:])]
+    t_edges = np.linspace(0.0, 1.0, spec.n_tail_panels + 1)
+    panels += [Panel(float(a), float(b), True) for a, b in zip(t_edges[1:][::-1], t_edges[:-1][::-1])]
+    return panels
+
+
+def _k_of_t(t: np.ndarray, mapped: bool, k1: float) -> tuple[np.ndarray, np.ndarray]:
+    """k(t) and dk/dt (absolute value) on a panel."""
+    if mapped:
+        return k1 / t, k1 / t**2
+    return t, np.ones_like(t)
+
+
+@dataclass
+class Discretisation:
+    """Nodes and product-integration matrices of one grid for one parameter point."""
+
+    spec: GridSpec
+    k: np.ndarray  # (N,) nodes
+    W: np.ndarray  # (L, N, N): Δ_i = −Σ_j W[ℓ, i, j] F_j
+    W_fermi: np.ndarray  # (L, N): the row for the target k = k_F
+
+    @property
+    def xi(self) -> np.ndarray:
+        return self.k**2 / (2.0 * M_F) - 1.0
+
+
+def _lagrange_matrix(nodes: np.ndarray, bary: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """L[s, j] = ℓ_j(x_s) for the interpolant through ``nodes`` (barycentric form)."""
+    diff = x[:, None] - nodes[None, :]
+    exact = diff == 0.0
+    diff = np.where(exact, 1.0, diff)
+    terms = bary[None, :] / diff
+    L = terms / terms.sum(axis=1, keepdims=True)
+    hit = exact.any(axis=1)
+    if np.any(hit):
+        L[hit] = exact[hit].astype(float)
+    return L
+
+
+def _graded_sides(
+    d_lo: np.ndarray, d_hi: np.ndarray, stop: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sub-intervals of [d_lo, d_hi] (distances from a target) graded towards distance 0.
+
+    For each side s: one interval [d_lo, stop] if d_lo < stop, then doubling intervals
+    [c, 2c] from c = max(d_lo, stop), the last one clipped at d_hi. On [c, 2c] a function
+    singular at distance 0 (or within ``stop`` of it) is analytic in a Bernstein ellipse of
+    parameter ≥ 3 + √8, so a p-point Gauss–Legendre rule errs by ~(3 + √8)^{-2p}.
+    Returns (side index, left, right) of every sub-interval.
+    """
+    first = d_lo < stop
+    c0 = np.maximum(d_lo, np.minimum(stop, d_hi))
+    with np.errstate(divide="ignore"):
+        n_double = np.where(c0 < d_hi, np.ceil(np.log2(d_hi / np.maximum(c0, 1e-300)) - 1e-12), 0)
+    n_double = np.maximum(n_double, 0).astype(int)
+    first_i = first.astype(int) * (c0 > d_lo).astype(int)
+    counts = first_i + n_double
+    side = np.repeat(np.arange(d_lo.size), counts)
+    start = np.cumsum(counts) - counts
+    j = np.arange(side.size) - start[side]
+    jd = j - first_i[side]  # doubling index (−1 for the first, linear interval)
+    left = np.where(jd < 0, d_lo[side], c0[side] * 2.0 ** np.maximum(jd, 0))
+    right = np.where(jd < 0, c0[side], np.minimum(c0[side] * 2.0 ** (jd + 1), d_hi[side]))
+    return side, left, right
+
+
+def _kernel_scale(model: Model, k: np.ndarray) -> np.ndarray:
+    """Narrowest structure of V_ℓ(k, ·) near k' = k: retardation width and 1/ξ of each mode."""
+    scale = np.full(k.shape, np.inf)
+    for mc2 in (float(model.mc2_s), float(model.mc2_d)):
+        if mc2 <= 0:
+            continue
+        scale = np.minimum(scale, mc2 * M_F / np.maximum(k, 1e-3))  # |Ω| = mc² at |k'−k| ≈ m_F mc²/k
+        scale = np.minimum(scale, 2.0 * math.sqrt(float(model.m) * mc2))  # 1/ξ = 2mc
+    return scale
+
+
+def build(model: Model, spec: GridSpec, static: bool = False, ells: tuple[int, ...] = ELLS) -> Discretisation:
+    """Assemble the product-integration matrices of one point on grid ``spec``."""
+    gx, gw = np.polynomial.legendre.leggauss(spec.nodes_per_panel)
+    # Below k ~ m_F c (fermion slower than sound) retardation no longer cuts the forward
+    # peak: Δ(k) has structure on the scale min(m_F c, 1/ξ) there.
+    k_small = 0.1 * min(
+        min(M_F * float(c), 2.0 * float(model.m) * float(c)) for c in (model.c_s, model.c_d) if float(c) > 0
+    )
+    panels = _panels(spec, k_small)
+    # Barycentric weights of Gauss–Legendre nodes (same on every panel up to a factor).
+    bary = np.array([1.0 / np.prod([gx[j] - gx[m] for m in range(len(gx)) if m != j]) for j in range(len(gx))])
+    p = len(gx)
+    k_nodes, wk_nodes = [], []
+    for pan in panels:
+        t = 0.5 * (pan.ta + pan.tb) + 0.5 * (pan.tb - pan.ta) * gx
+        k, jac = _k_of_t(t, pan.mapped, spec.k1)
+        k_nodes.append(k)
+        wk_nodes.append(0.5 * abs(pan.tb - pan.ta) * gw * jac)
+    k_all = np.concatenate(k_nodes)
+    N = k_all.size
+    targets = np.concatenate([k_all, [1.0]])
+    nt = targets.size
+
+    n_pan = len(panels)
+    ta = np.array([pn.ta for pn in panels])
+    tb = np.array([pn.tb for pn in panels])
+    mapped = np.array([pn.mapped for pn in panels])
+    lo = np.minimum(ta, tb)
+    hi = np.maximum(ta, tb)
+    with np.errstate(divide="ignore"):
+        t_tar_mapped = spec.k1 / targets
+    t_tar = np.where(mapped[None, :], t_tar_mapped[:, None], targets[:, None])  # (nt, P)
+    dist = np.maximum(lo[None, :] - t_tar, t_tar - hi[None, :])
+    near_mask = dist < (hi - lo)[None, :]
+    it, ip = np.nonzero(near_mask)
+    tt = t_tar[it, ip]
+    # Grading stops at 1/50 of the kernel's narrowest scale, converted to the panel variable.
+    dk_dt = np.where(mapped[ip], targets[it] ** 2 / spec.k1, 1.0)
+    stop = _kernel_scale(model, targets[it]) * spec.stop_fraction / dk_dt
+    # Up to two sides per near pair: below and above the target (in t).
+    inside = (lo[ip] < tt) & (tt < hi[ip])
+    below = tt <= lo[ip]
+    # side A: towards larger t from the target; side B: towards smaller t.
+    a_lo = np.where(below, lo[ip] - tt, 0.0)
+    a_hi = hi[ip] - tt
+    a_ok = below | inside
+    b_lo = np.where(inside, 0.0, tt - hi[ip])
+    b_hi = tt - lo[ip]
+    b_ok = ~below
+    pair = np.concatenate([np.flatnonzero(a_ok), np.flatnonzero(b_ok)])
+    sgn = np.concatenate([np.ones(a_ok.sum()), -np.ones(b_ok.sum())])
+    d_lo = np.concatenate([a_lo[a_ok], b_lo[b_ok]])
+    d_hi = np.concatenate([a_hi[a_ok], b_hi[b_ok]])
+    side, left, right = _graded_sides(d_lo, d_hi, stop[pair])
+    # Gauss–Legendre nodes on every sub-interval.
+    sx, sw = np.polynomial.legendre.leggauss(spec.near_order)
+    q = sx.size
+    half = 0.5 * (right - left)
+    dsub = (0.5 * (right + left))[:, None] + half[:, None] * sx[None, :]
+    wsub = half[:, None] * sw[None, :]
+    sp = pair[side]  # near-pair index of each sub-interval
+    ts = (tt[sp][:, None] + sgn[side][:, None] * dsub).ravel()
+    ws = wsub.ravel()
+    sp = np.repeat(sp, q)
+    pan_s = ip[sp]
+    ks = np.where(mapped[pan_s], spec.k1 / ts, ts)
+    jac = np.where(mapped[pan_s], spec.k1 / ts**2, 1.0)
+    xloc = (2.0 * ts - (ta[pan_s] + tb[pan_s])) / (tb[pan_s] - ta[pan_s])
+    L = _lagrange_matrix(gx, bary, xloc)  # (S, p)
+    r_near = it[sp]
+    c0_near = ip[sp] * p
+    w_near = (ws * jac * ks / (2.0 * math.pi))[:, None] * L
+    ells_arr = ells
+    W_all = np.zeros((len(ells_arr), nt, N))
+    # Far part: plain Gauss–Legendre.
+    panel_of_node = np.repeat(np.arange(n_pan), p)
+    far = ~near_mask[:, panel_of_node]  # (nt, N)
+    ti, sj = np.nonzero(far)
+    if ti.size:
+        V = _moments(model, targets[ti], k_all[sj], static, ells_arr)  # (S, L)
+        wfac = (np.concatenate(wk_nodes) * k_all / (2.0 * math.pi))[sj]
+        for il in range(len(ells_arr)):
+            W_all[il, ti, sj] = V[:, il] * wfac
+    if r_near.size:
+        V = _moments(model, targets[r_near], ks, static, ells_arr)  # (S, L)
+        flat = (r_near[:, None] * N + c0_near[:, None] + np.arange(p)[None, :]).ravel()
+        for il in range(len(ells_arr)):
+            contrib = (V[:, il, None] * w_near).ravel()
+            W_all[il] += np.bincount(flat, weights=contrib, minlength=nt * N).reshape(nt, N)
+    return Discretisation(spec=spec, k=k_all, W=W_all[:, :N, :], W_fermi=W_all[:, N, :])
+
+
+def _moments(model: Model, k: np.ndarray, kp: np.ndarray, static: bool, ells: tuple[int, ...]) -> np.ndarray:
+    """V_ℓ(k, k') for arrays of pairs, both modes, retarded (seed Eq. 6) or static (Ω = 0)."""
+    m = float(model.m)
+    out = np.zeros(k.shape + (len(ells),))
+    for G, mc2 in ((float(model.G_s), float(model.mc2_s)), (float(model.G_d), float(model.mc2_d))):
+        if G == 0.0:
+            continue
+        pre = -4.0 * float(model.n) * m * G * G
+        if static:
+            out += pre * _static_moments(k, kp, mc2, m, ells)
+        else:
+            out += pre * mode_moments(k, kp, mc2, m, ells)
+    return out
+
+
+def _static_moments(k: np.ndarray, kp: np.ndarray, mc2: float, m: float, ells: tuple[int, ...]) -> np.ndarray:
+    """∫dθ/2π cos(ℓθ)/(x − x₋), x₋ = −4m·mc²: the Ω = 0 form of :func:`mode_moments`."""
+    two_kkp = 2.0 * k * kp
+    eps = ((k - kp) ** 2 + 4.0 * m * mc2) / two_kkp
+    s = np.sqrt(eps * (2.0 + eps))
+    w = 1.0 / (1.0 + eps + s)
+    ell = np.asarray(ells, dtype=float)
+    return w[..., None] ** ell / (s * two_kkp)[..., None]
+
+
+# ----------------------------------------------------------------------------- solvers
+
+
+def _chi(xi: np.ndarray, T: float) -> np.ndarray:
+    """tanh(ξ/2T)/2ξ (the linearised pair susceptibility), 1/(2|ξ|) at T = 0."""
+    axi = np.abs(xi)
+    if T <= 0.0:
+        return 0.5 / axi
+    x = axi / (2.0 * T)
+    small = x < 1e-6
+    safe = np.where(small, 1.0, axi)
+    return np.where(small, 1.0 / (4.0 * T), np.tanh(x) / (2.0 * safe))
+
+
+def _log_det(disc: Discretisation, il: int, T: float) -> tuple[float, float]:
+    A = np.eye(disc.k.size) + disc.W[il] * _chi(disc.xi, T)[None, :]
+    sign, logdet = np.linalg.slogdet(A)
+    return float(sign), float(logdet)
+
+
+def leading_eigenvalue(disc: Discretisation, il: int, T: float) -> tuple[float, np.ndarray]:
+    """Largest real eigenvalue of −W χ(T) (the linearised gap operator) and its vector."""
+    M = -disc.W[il] * _chi(disc.xi, T)[None, :]
+    vals, vecs = np.linalg.eig(M)
+    i = int(np.argmax(vals.real))
+    v = vecs[:, i].real
+    return float(vals[i].real), v
+
+
+@dataclass
+class TcResult:
+    Tc: float  # 0.0 means below the floor
+    ok: bool
+    message: str
+    eigenvalue_check: float  # leading eigenvalue at T_c (should be 1)
+    vector: np.ndarray | None
+
+
+def solve_tc(disc: Discretisation, il: int, t_floor: float, t_max: float = 4.0) -> TcResult:
+    """T_c,ℓ: where the leading eigenvalue of the linearised equation crosses 1.
+
+    det(1 + Wχ(T)) = Π(1 − λ_i(T)) is positive while every eigenvalue is below 1 and changes
+    sign when the largest crosses 1; the crossing is bracketed by a downward scan in ln T
+    (factor 1.6) and located by Brent's method in ln T, then confirmed by the eigenvalue.
+    """
+    s_hi, _ = _log_det(disc, il, t_max)
+    lam_hi, _ = leading_eigenvalue(disc, il, t_max)
+    if lam_hi >= 1.0:
+        return TcResult(math.nan, False, f"T_c above the search range {t_max:g} T_F", lam_hi, None)
+    T_hi = t_max
+    T = t_max
+    while True:
+        T_lo = T / 1.6
+        if T_lo < t_floor:
+            T_lo = t_floor
+        s_lo, _ = _log_det(disc, il, T_lo)
+        if s_lo < 0:
+            break
+        if T_lo <= t_floor:
+            lam, _ = leading_eigenvalue(disc, il, t_floor)
+            if lam < 1.0:
+                return TcResult(0.0, True, "", lam, None)
+            # Two eigenvalues crossed together (det did not change sign): fall back below.
+            break
+        T_hi = T_lo
+        T = T_lo
+
+    def f(logT: float) -> float:
+        s, ld = _log_det(disc, il, math.exp(logT))
+        return s * math.exp(min(ld, 700.0) / disc.k.size)
+
+    a, b = math.log(T_lo), math.log(T_hi)
+    if f(a) * f(b) > 0:
+        # Fallback: bisection on the leading eigenvalue itself.
+        def g(logT: float) -> float:
+            return leading_eigenvalue(disc, il, math.exp(logT))[0] - 1.0
+
+        if g(a) * g(b) > 0:
+            return TcResult(math.nan, False, "could not bracket T_c", math.nan, None)
+        logtc = brentq(g, a, b, xtol=1e-13, rtol=1e-15)
+    else:
+        logtc = brentq(f, a, b, xtol=1e-13, rtol=1e-15)
+    Tc = math.exp(logtc)
+    lam, vec = leading_eigenvalue(disc, il, Tc)
+    ok = abs(lam - 1.0) < 1e-6
+    msg = "" if ok else f"leading eigenvalue at T_c is {lam:.8f}, not 1 (another eigenvalue crossed)"
+    return TcResult(Tc, ok, msg, lam, vec)
+
+
+def _F_and_dF(delta: np.ndarray, xi: np.ndarray, T: float) -> tuple[np.ndarray, np.ndarray]:
+    """F = Δ tanh(E/2T)/2E and ∂F/∂Δ (Δ real)."""
+    E = np.sqrt(xi * xi + delta * delta)
+    if T <= 0.0:
+        phi = 0.5 / E
+        dphi = -0.5 / E**2
+    else:
+        x = E / (2.0 * T)
+        th = np.tanh(x)
+        phi = th / (2.0 * E)
+        sech2 = 1.0 / np.cosh(np.minimum(x, 350.0)) ** 2
+        dphi = sech2 / (4.0 * T * E) - th / (2.0 * E * E)
+    F = delta * phi
+    dF = phi + delta * delta / E * dphi
+    return F, dF
+
+
+@dataclass
+class GapResult:
+    gap_fermi: float
+    ok: bool
+    message: str
+    iterations: int
+    residual: float
+    delta: np.ndarray
+
+
+def solve_gap(
+    disc: Discretisation,
+    il: int,
+    T: float,
+    guess: np.ndarray,
+    tol: float = 1e-12,
+    max_iter: int = 60,
+) -> GapResult:
+    """Newton's method with backtracking on R(Δ) = Δ + W F(Δ) = 0 (nodes of one channel).
+
+    ``guess`` must be a non-trivial (e.g. eigenvector-shaped) start; the sign is fixed so that
+    Δ(k_F) > 0. Converged when max|R| ≤ tol · max|Δ|.
+    """
+    W = disc.W[il]
+    xi = disc.xi
+    delta = guess.astype(float).copy()
+    N = delta.size
+    F, dF = _F_and_dF(delta, xi, T)
+    R = delta + W @ F
+    rnorm = float(np.max(np.abs(R)))
+    it = 0
+    for it in range(1, max_iter + 1):
+        J = np.eye(N) + W * dF[None, :]
+        try:
+            step = -sla.solve(J, R, check_finite=False)
+        except (sla.LinAlgError, ValueError):
+            return GapResult(math.nan, False, "singular Jacobian in Newton step", it, rnorm, delta)
+        lam = 1.0
+        while True:
+            trial = delta + lam * step
+            Ft, dFt = _F_and_dF(trial, xi, T)
+            Rt = trial + W @ Ft
+            rt = float(np.max(np.abs(Rt)))
+            if rt < rnorm or lam < 1e-4:
+                break
+            lam *= 0.5
+        delta, F, dF, R, rnorm = trial, Ft, dFt, Rt, rt
+        scale = float(np.max(np.abs(delta)))
+        if scale == 0.0:
+            break
+        if rnorm <= tol * scale:
+            break
+    scale = float(np.max(np.abs(delta)))
+    gap_fermi = float(-disc.W_fermi[il] @ F)
+    if gap_fermi < 0:
+        gap_fermi, delta = -gap_fermi, -delta
+    rel = rnorm / scale if scale > 0 else math.inf
+    ok = rel <= 1e3 * tol and scale > 0
+    msg = "" if ok else f"Newton stopped at relative residual {rel:.2e} after {it} iterations"
+    return GapResult(gap_fermi, ok, msg, it, rel, delta)
+
+
+# ----------------------------------------------------------------------------- driver
+
+#: T_c below this (in T_F) is reported as 0 ("below floor"): the grids resolve T ≳ 10 d_min.
+TC_FLOOR = 1e-6
+#: Relative change of Δ_ℓ(k_F) and T_c,ℓ under grid refinement accepted as converged.
+REFINE_RTOL = 1e-6
+
+_SPEC_SCOUT = GridSpec(nodes_per_panel=6, ratio=4.0, d_min=1e-7, k1=3.0, n_tail_panels=2)
+
+
+def _main_spec(scale: float) -> GridSpec:
+    """Grid whose smallest panels (0.1 × the smallest pairing scale) resolve T_c and Δ."""
+    d_min = float(np.clip(0.1 * scale, 1e-7, 1e-2))
+    return GridSpec(nodes_per_panel=8, ratio=3.0, d_min=d_min, k1=3.0, n_tail_panels=2)
+
+
+def _refine_spec(spec: GridSpec) -> GridSpec:
+    """Convergence-check grid: every knob finer (nodes, grading, d_min, K₁, tail panels)."""
+    return GridSpec(
+        nodes_per_panel=spec.nodes_per_panel + 2,
+        ratio=spec.ratio**0.75,
+        d_min=spec.d_min / 2.0,
+        k1=spec.k1 * 1.5,
+        n_tail_panels=spec.n_tail_panels + 1,
+    )
+
+
+def _tc_near(disc: Discretisation, il: int, tc_guess: float) -> TcResult:
+    """T_c on a finer grid, bracketed around the scout value (continuation of one root)."""
+    def f(logT: float) -> float:
+        s, ld = _log_det(disc, il, math.exp(logT))
+        return s * math.exp(min(ld, 700.0) / disc.k.size)
+
+    c = math.log(tc_guess)
+    for width in (0.02, 0.1, 0.4):
+        a, b = c - width, c + width
+        fa, fb = f(a), f(b)
+        if fa < 0 < fb:
+            logtc = brentq(f, a, b, xtol=1e-13, rtol=1e-15)
+            return TcResult(math.exp(logtc), True, "", math.nan, None)
+    return solve_tc(disc, il, TC_FLOOR)
+
+
+def _bcs_guess(vec: np.ndarray, k: np.ndarray, tc: float, T: float) -> np.ndarray:
+    """Eigenvector at T_c scaled to the BCS Δ(T) ≈ 1.764 T_c tanh(1.74 √(T_c/T − 1))."""
+    i_f = int(np.argmin(np.abs(k - 1.0)))
+    amp = 1.764 * tc * (math.tanh(1.74 * math.sqrt(max(tc / T - 1.0, 1e-4))) if T > 0 else 1.0)
+    return vec / vec[i_f] * amp
+
+
+@dataclass
+class ChannelResult:
+    gap: float
+    tc: float
+    iterations: int
+    residual: float
+    refine_diff_gap: float
+    refine_diff_tc: float
+    ok: bool
+    message: str
+
+
+def solve_point(model: Model, T: float, static: bool = False, ells: tuple[int, ...] = ELLS) -> tuple[list[ChannelResult], dict]:
+    """Δ_ℓ(k_F; T) and T_c,ℓ for every channel, checked by grid refinement.
+
+    Three grids: a scout grid (coarse, resolving down to the floor) brackets T_c,ℓ and gives
+    the eigenvectors; the main grid is graded down to 0.1 × the smallest T_c,ℓ; the check
+    grid refines every knob of the main grid. The check grid's values are returned, and the
+    relative change from the main grid is the reported error estimate.
+    """
+    scout = build(model, _SPEC_SCOUT, static, ells)
+    tcs = [solve_tc(scout, il, TC_FLOOR) for il in range(len(ells))]
+    positive = [r.Tc for r in tcs if r.Tc > 0 and math.isfinite(r.Tc)]
+    main_spec = _main_spec(min(positive) if positive else TC_FLOOR)
+    grids = [build(model, main_spec, static, ells), None]
+    grids[1] = build(model, _refine_spec(main_spec), static, ells)
+    results: list[ChannelResult] = []
+    for il in range(len(ells)):
+        r0 = tcs[il]
+        if not math.isfinite(r0.Tc) or not r0.ok:
+            results.append(ChannelResult(math.nan, math.nan, 0, math.nan, math.nan, math.nan, False, r0.message))
+            continue
+        if r0.Tc == 0.0:
+            results.append(ChannelResult(0.0, 0.0, 0, 0.0, 0.0, 0.0, True, ""))
+            continue
+        # Nonlinear solve on the scout grid first: its solution seeds the finer grids.
+        seed_k = scout.k
+        seed_delta = _bcs_guess(r0.vector, scout.k, r0.Tc, T)
+        if T < r0.Tc:
+            g0 = solve_gap(scout, il, T, seed_delta)
+            if g0.ok:
+                seed_delta = g0.delta
+        per_grid = []
+        for disc in grids:
+            tc = _tc_near(disc, il, r0.Tc)
+            if not tc.ok or not math.isfinite(tc.Tc):
+                per_grid.append((math.nan, tc.Tc, 0, math.nan, False, tc.message or "T_c not found"))
+                continue
+            if T >= tc.Tc or tc.Tc == 0.0:
+                per_grid.append((0.0, tc.Tc, 0, 0.0, True, ""))
+                continue
+            guess = np.interp(disc.k, seed_k, seed_delta)
+            g = solve_gap(disc, il, T, guess)
+            if g.ok and g.gap_fermi < 1e-9 * tc.Tc:
+                g = GapResult(g.gap_fermi, False, "Newton fell onto the trivial solution Δ = 0 below T_c", g.iterations, g.residual, g.delta)
+            per_grid.append((g.gap_fermi, tc.Tc, g.iterations, g.residual, g.ok, g.message))
+        (gap_b, tc_b, *_), (gap_c, tc_c, it_c, res_c, ok_c, msg_c) = per_grid
+        # Δ(T) ∝ √(T_c − T) near T_c amplifies T_c's error, so Δ's change is measured on the
+        # pairing scale max(Δ, T_c) rather than on Δ itself.
+        d_gap = abs(gap_c - gap_b) / max(abs(gap_c), abs(tc_c), 1e-300)
+        d_tc = abs(tc_c - tc_b) / max(abs(tc_c), 1e-300)
+        ok = ok_c and per_grid[0][4] and d_gap <= REFINE_RTOL and d_tc <= REFINE_RTOL
+        msg = msg_c or per_grid[0][5]
+        if not msg and not ok:
+            msg = f"grid refinement changes Δ by {d_gap:.1e} and T_c by {d_tc:.1e} (tolerance {REFINE_RTOL:g})"
+        results.append(ChannelResult(gap_c, tc_c, it_c, res_c, d_gap, d_tc, ok, msg))
+    info = {"n_nodes": grids[1].k.size, "d_min": grids[1].spec.d_min, "n_nodes_main": grids[0].k.size}
+    return results, info
