@@ -1,0 +1,552 @@
+"""Numerics of the MixD+V bilayer mean field (seed: Borchia, Lange, Grusdt 2025, App. B).
+
+Private helper of :mod:`pairsweep.kernels.mixd_bilayer`; pure numpy.
+
+Units: V = 1. Symbols (per rung, N = L^d rungs):
+
+* ``b = β/√N`` (so the cc density is n_cc = b² = O_BEC), ``mu`` = μ_h of seed Eq. 3,
+* ``J' = J⊥ − (3/2) t∥²/J⊥`` (seed Eq. 5), ``g = (3/2) t∥²/J⊥`` (seed B11),
+* γ_k = Σ_a cos k_a, recombination form factor f_k = γ_k + 2ε cos k_x cos k_y (seed Eq. 13),
+* ξ_k = t∥(1 − 2b²) γ_k + J' + μ_h — derived from B9; B10/B11 print t∥|β|²/L where
+  differentiating B9 gives 2t∥|β|²/L,
+* Δ_k = 4 t∥ b f_k − g Σ_a C_a cos k_a with C_a = ⟨cos k_a Δ_k/E_k⟩ — seed B15 written in the
+  separable basis of V_kk' = g γ_{k−k'} (cos(a − b) = cos a cos b + sin a sin b; the sin
+  harmonics vanish for the even Δ_k that the ansatz pairs (k, −k) carry, see module notes),
+* E_k = √(ξ_k² + Δ_k²); ⟨·⟩ = (1/N) Σ_k.
+
+The variational energy per rung (seed B9 with β real, β = b√N) is
+
+    e(θ, b, μ) = ⟨ξ_k(1 − cos θ_k) − 4t∥ b f_k sin θ_k⟩ + (g/2) Σ_a ⟨cos k_a sin θ_k⟩²
+                 + (V + J⊥ + 2μ) b² − μ n_h,
+
+(its sin k_a harmonics are dropped as they vanish for even θ_k). Minimising over θ_k at
+fixed (b, μ) with the repulsive quadratic term written as max over C (it is (g/2)q² =
+max_C [g C q − g C²/2]) gives the dual function
+
+    h(μ, C; b) = ⟨ξ_k − E_k⟩ − (g/2)|C|² + (V + J⊥ + 2μ) b² − μ n_h,
+
+jointly concave in (μ, C): its maximum is the fixed-(b, N_h) energy e*(b), and its
+stationarity conditions are exactly B15 (∂/∂C) and B19 (∂/∂μ). The β equation B17 is
+de*/db = 2 R_b = 0 (envelope theorem) with
+
+    R_b = b [(V + J⊥ + 2μ) − 4t∥⟨v_k² γ_k⟩] − 2t∥⟨f_k Δ_k/E_k⟩,   v_k² = (1 − ξ_k/E_k)/2.
+
+So the ground state is min over b of a concave maximum: the kernel scans e*(b) from the
+BCS side (b → 0, all holes in sc's) to the BEC side (2b² → n_h, all holes in cc's),
+brackets every local minimum by the sign change of R_b, refines each with a bracketed
+root search, and keeps the lowest. At b = 0, Δ_k ≡ 0 and e*(0) is the energy of the sc
+Fermi sea (the β = 0 "BCS-only" branch), evaluated exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.optimize import brentq
+
+__all__ = ["Lattice", "MixdSolution", "k_axis", "make_lattice", "solve_mixd"]
+
+#: Coulomb repulsion, the energy unit.
+V_UNIT = 1.0
+#: Convergence of the inner concave maximisation: |∂h/∂μ| and |∂h/∂C|/g per rung.
+_INNER_TOL = 1e-14
+#: Relative tolerance in b of the outer root search.
+_B_RTOL = 4e-15
+_SCAN_X_BEC_TAIL = 1.0 - np.logspace(-5, -9, 5)
+#: Largest relative residual of B15/B17/B19 accepted as converged.
+_RESIDUAL_OK = 1e-10
+#: Joint Newton steps tried before the bracketed nested fallback.
+_JOINT_NEWTON_STEPS = 12
+#: Scan of the cc fraction x = 2b²/n_h, walked from the BEC end (x → 1) towards x → 0:
+#: Chebyshev-spaced in between, log-spaced towards both ends. The same for every point.
+#: If R_b < 0 at its BEC end, ``_SCAN_X_BEC_TAIL`` extends it.
+_SCAN_X = np.unique(
+    np.concatenate(
+        [
+            np.logspace(-9, -3, 7),
+            0.5 * (1.0 - np.cos(np.pi * np.arange(1, 32) / 32)),
+            1.0 - np.logspace(-3, -4, 2),
+        ]
+    )
+)[::-1]
+
+
+def k_axis(L: int) -> np.ndarray:
+    """Momenta 2πm/L of one lattice direction, ordered from −π (excluded) to π.
+
+    m runs over ``arange(L) − (L − 1)//2`` so Γ sits in the middle and k = π is included
+    for even L (the layout of seed Figs. 2 and 7).
+    """
+    m = np.arange(L) - (L - 1) // 2
+    return 2.0 * np.pi * m / L
+
+
+@dataclass(frozen=True)
+class Lattice:
+    """k grid and form factors of an L^d periodic lattice (d = 1 ladder, d = 2 bilayer)."""
+
+    L: int
+    d: int
+    eps: float
+    kx: np.ndarray  # (L,)
+    ky: np.ndarray  # (L,) for d = 2, (1,) = [0] for d = 1
+    cos_a: np.ndarray  # (d, N): cos k_a, flattened in (kx, ky) C order
+    gamma: np.ndarray  # (N,)
+    form: np.ndarray  # (N,): recombination form factor f_k
+
+    @property
+    def n_sites(self) -> int:
+        return self.gamma.size
+
+
+def make_lattice(L: int, d: int, eps: float = 0.0) -> Lattice:
+    """Build the k grid; ``eps`` (diagonal recombination, seed Eq. 13) only for d = 2."""
+    kx = k_axis(L)
+    if d == 1:
+        ky = np.zeros(1)
+        cos_a = np.cos(kx)[None, :]
+        gamma = cos_a[0].copy()
+        form = gamma.copy()
+    elif d == 2:
+        ky = kx.copy()
+        ckx, cky = np.meshgrid(np.cos(kx), np.cos(ky), indexing="ij")
+        cos_a = np.stack([ckx.ravel(), cky.ravel()])
+        gamma = cos_a[0] + cos_a[1]
+        # Four diagonal neighbours give Σ e^{ik·δ} = 4 cos kx cos ky against 2γ_k for the
+        # four nearest ones, hence the relative weight 2ε.
+        form = gamma + 2.0 * eps * cos_a[0] * cos_a[1]
+    else:
+        raise ValueError(f"d must be 1 or 2, got {d}")
+    return Lattice(L=L, d=d, eps=float(eps), kx=kx, ky=ky, cos_a=cos_a, gamma=gamma, form=form)
+
+
+@dataclass
+class _Fields:
+    xi: np.ndarray
+    delta: np.ndarray
+    e: np.ndarray
+    s: np.ndarray  # sin θ_k = Δ_k/E_k
+    w: np.ndarray  # cos θ_k = ξ_k/E_k
+
+
+def _bracketed_newton(
+    func: Callable[[float], tuple[float, float, Any]],
+    x0: float,
+    lo: float,
+    hi: float,
+    tol: float,
+    rel_width: float,
+    max_iter: int = 200,
+) -> tuple[float, Any, bool]:
+    """Root of a decreasing function by Newton steps safeguarded with bisection.
+
+    ``func(x) -> (value, derivative, payload)``; ``lo``/``hi`` may be infinite, in which
+    case the bracket is grown geometrically. Returns (x, payload at x, converged). When
+    bisection (Newton having left the bracket) narrows the bracket below ``rel_width``
+    without |value| <= tol, the function jumps there — a kink of the concave function
+    whose derivative it is, e.g. a node of Δ_k on the Fermi level — and the search stops
+    unconverged.
+    """
+    x = x0
+    step_scale = 1e-3
+    bisected = False
+    payload: Any = None
+    for _ in range(max_iter):
+        val, der, payload = func(x)
+        if abs(val) <= tol:
+            return x, payload, True
+        if val > 0.0:
+            lo = x
+        else:
+            hi = x
+        if bisected and hi - lo <= rel_width * max(1.0, abs(x)):
+            return x, payload, False
+        cand = x - val / der if der < 0.0 else np.nan
+        bisected = not (lo < cand < hi)
+        if bisected:
+            if np.isfinite(lo) and np.isfinite(hi):
+                cand = 0.5 * (lo + hi)
+            else:
+                step_scale *= 4.0
+                cand = x + step_scale if val > 0.0 else x - step_scale
+        x = cand
+    return x, payload, False
+
+
+class _Model:
+    """Fields, the dual function h and its derivatives for one parameter point.
+
+    The gap coefficients C_x = C_y = C are taken equal in d = 2: h is strictly concave in
+    (C_x, C_y) and symmetric under x ↔ y, so its maximiser is symmetric.
+    """
+
+    def __init__(self, lat: Lattice, J: float, t: float, n_h: float) -> None:
+        self.lat = lat
+        self.J = J
+        self.t = t
+        self.n_h = n_h
+        self.g = 1.5 * t * t / J
+        self.j_eff = J - 1.5 * t * t / J
+        self.n_evals = 0
+
+    def fields(self, b: float, mu: float, C: float) -> _Fields:
+        lat = self.lat
+        self.n_evals += 1
+        xi = self.t * (1.0 - 2.0 * b * b) * lat.gamma + (self.j_eff + mu)
+        delta = 4.0 * self.t * b * lat.form - self.g * C * lat.gamma
+        e = np.sqrt(xi * xi + delta * delta)
+        if e.min() > 0.0:
+            return _Fields(xi, delta, e, delta / e, xi / e)
+        # E_k = 0 needs Δ_k = ξ_k = 0 at once (a node exactly on the Fermi surface): the
+        # energy does not depend on θ_k there; take sin θ = cos θ = 0 (v² = 1/2).
+        safe = np.where(e > 0.0, e, 1.0)
+        s = np.where(e > 0.0, delta / safe, 0.0)
+        w = np.where(e > 0.0, xi / safe, 0.0)
+        return _Fields(xi, delta, e, s, w)
+
+    def dual(self, b: float, mu: float, C: float, f: _Fields) -> float:
+        """h(μ, C; b) per rung; equals seed B9/B20 per rung at the stationary point."""
+        return float(
+            np.mean(f.xi - f.e)
+            - 0.5 * self.g * self.lat.d * C * C
+            + (V_UNIT + self.J + 2.0 * mu) * b * b
+            - mu * self.n_h
+        )
+
+    def number_residual(self, b: float, f: _Fields) -> float:
+        """B19 per rung: n_sc + 2 n_cc − n_h (∂h/∂μ)."""
+        return float(np.mean(1.0 - f.w) + 2.0 * b * b - self.n_h)
+
+    def gap_residual(self, C: float, f: _Fields) -> float:
+        """B15 in the separable basis: ⟨γ_k Δ_k/E_k⟩ − d·C (∂h/∂C divided by g)."""
+        return float(np.mean(self.lat.gamma * f.s) - self.lat.d * C)
+
+    def residual_b(self, b: float, mu: float, f: _Fields) -> float:
+        """R_b: the β equation (seed B16/B17) per rung; de*/db = 2 R_b."""
+        lat, t = self.lat, self.t
+        v2 = 0.5 * (1.0 - f.w)
+        return float(
+            b * ((V_UNIT + self.J + 2.0 * mu) - 4.0 * t * np.mean(v2 * lat.gamma))
+            - 2.0 * t * np.mean(f.s * lat.form)
+        )
+
+    def stationarity(self, b: float, mu: float, C: float, f: _Fields) -> np.ndarray:
+        """(B17, B19, B15) residuals: R_b, n_sc + 2b² − n_h, ⟨γ s⟩ − dC (per rung)."""
+        return np.array(
+            [self.residual_b(b, mu, f), self.number_residual(b, f), self.gap_residual(C, f)]
+        )
+
+    def _jacobian(self, b: float, mu: float, f: _Fields) -> np.ndarray:
+        """d(stationarity)/d(b, μ, C), analytic."""
+        lat, t, g = self.lat, self.t, self.g
+        gamma, form = lat.gamma, lat.form
+        inv3 = 1.0 / (f.e * f.e * f.e)
+        dw_dxi = f.delta**2 * inv3
+        cross = -f.xi * f.delta * inv3  # ∂s/∂ξ = ∂w/∂Δ
+        ds_ddelta = f.xi**2 * inv3
+        v2 = 0.5 * (1.0 - f.w)
+        one = np.ones_like(gamma)
+        zero = np.zeros_like(gamma)
+        # (∂ξ/∂z, ∂Δ/∂z) for z = b, μ, C
+        moves = [(-4.0 * t * b * gamma, 4.0 * t * form), (one, zero), (zero, -g * gamma)]
+        jac = np.empty((3, 3))
+        for j, (dxi, ddelta) in enumerate(moves):
+            ds = cross * dxi + ds_ddelta * ddelta
+            dw = dw_dxi * dxi + cross * ddelta
+            jac[0, j] = 2.0 * t * b * np.mean(gamma * dw) - 2.0 * t * np.mean(form * ds)
+            jac[1, j] = -np.mean(dw)
+            jac[2, j] = np.mean(gamma * ds)
+        jac[0, 0] += (V_UNIT + self.J + 2.0 * mu) - 4.0 * t * np.mean(v2 * gamma)
+        jac[0, 1] += 2.0 * b
+        jac[1, 0] += 4.0 * b
+        jac[2, 2] -= lat.d
+        return jac
+
+    def polish(
+        self, b: float, mu: float, C: float, f: _Fields, steps: int = 4
+    ) -> tuple[float, float, float, _Fields]:
+        """Newton on the full system (B15, B17, B19) from a nearby solution; a step is kept
+        only if it lowers the largest residual (the refined b is limited by the accuracy
+        of nested inner solves where R_b is steep)."""
+        res = np.max(np.abs(self.stationarity(b, mu, C, f)))
+        for _ in range(steps):
+            if res <= 1e-16 or f.e.min() <= 0.0:
+                break
+            try:
+                step = np.linalg.solve(self._jacobian(b, mu, f), -self.stationarity(b, mu, C, f))
+            except np.linalg.LinAlgError:
+                break
+            if not np.all(np.isfinite(step)):
+                break
+            nb, nmu, nC = b + step[0], mu + step[1], C + step[2]
+            nf = self.fields(nb, nmu, nC)
+            nres = np.max(np.abs(self.stationarity(nb, nmu, nC, nf)))
+            if not nres < res:
+                break
+            b, mu, C, f, res = nb, nmu, nC, nf, nres
+        return b, mu, C, f
+
+    # -- inner problem: max over (μ, C) of the concave dual at fixed b -----------------
+
+    def _solve_c(self, b: float, mu: float, C0: float) -> tuple[float, _Fields, bool]:
+        """C*(μ): root of the strictly decreasing ⟨γ s⟩ − dC."""
+        gamma, d, g = self.lat.gamma, self.lat.d, self.g
+        if g == 0.0:
+            return 0.0, self.fields(b, mu, 0.0), True
+
+        def func(C: float):
+            f = self.fields(b, mu, C)
+            safe = np.where(f.e > 0.0, f.e, np.inf)
+            with np.errstate(over="ignore"):
+                der = -g * np.mean(gamma**2 * f.xi**2 / (safe * safe * safe)) - d
+            return self.gap_residual(C, f), der, f
+
+        bound = float(np.mean(np.abs(gamma))) / d * (1.0 + 1e-12) + 1e-300
+        C, f, ok = _bracketed_newton(
+            func, min(max(C0, -bound), bound), -bound, bound, _INNER_TOL, rel_width=1e-13
+        )
+        return C, f, ok
+
+    def _hessian(self, f: _Fields) -> np.ndarray:
+        """Hessian of h in (μ, C) per rung (negative definite where some Δ_k ≠ 0)."""
+        gamma, g, d = self.lat.gamma, self.g, self.lat.d
+        safe = np.where(f.e > 0.0, f.e, np.inf)
+        with np.errstate(over="ignore"):
+            inv3 = 1.0 / (safe * safe * safe)
+        h_mm = -np.mean(f.delta**2 * inv3)
+        h_mc = -g * np.mean(gamma * f.xi * f.delta * inv3)
+        h_cc = -(g * g) * np.mean(gamma**2 * f.xi**2 * inv3) - g * d
+        return np.array([[h_mm, h_mc], [h_mc, h_cc]])
+
+    def inner(
+        self, b: float, mu0: float, C0: float
+    ) -> tuple[float, float, _Fields, bool]:
+        """Maximise h(μ, C; b) over (μ, C); returns (μ, C, fields, converged).
+
+        A few joint Newton steps from the warm start; if they do not converge, the robust
+        nested solve: φ(μ) = max_C h is concave with φ'(μ) = n_sc + 2b² − n_h, decreasing
+        in μ (μ_h enters the Hamiltonian as +μ_h N̂), and its curvature is the Schur
+        complement of the C block. ``converged`` is False at a kink of h (a node of Δ_k
+        exactly on the Fermi level, e.g. the Δ → 0 open-shell regime at tiny β).
+        """
+        mu, C = float(mu0), float(C0)
+        g = self.g
+        for _ in range(_JOINT_NEWTON_STEPS):
+            f = self.fields(b, mu, C)
+            r_n = self.number_residual(b, f)
+            r_c = self.gap_residual(C, f) if g else 0.0
+            if abs(r_n) <= _INNER_TOL and abs(r_c) <= _INNER_TOL:
+                return mu, C, f, True
+            hess = self._hessian(f)
+            if not np.all(np.isfinite(hess)):
+                break
+            if g:
+                try:
+                    step = np.linalg.solve(hess, [-r_n, -g * r_c])
+                except np.linalg.LinAlgError:
+                    break
+            else:
+                step = np.array([-r_n / hess[0, 0], 0.0])
+            if not np.all(np.isfinite(step)):
+                break
+            # Damp only wild steps (near-singular Hessian at tiny Δ); they end in the
+            # nested fallback anyway.
+            limit = max(1.0, abs(mu))
+            if abs(step[0]) > limit:
+                step = step * (limit / abs(step[0]))
+            mu += step[0]
+            C += step[1]
+        return self._inner_nested(b, mu0, C0)
+
+    def _inner_nested(
+        self, b: float, mu0: float, C0: float
+    ) -> tuple[float, float, _Fields, bool]:
+        state = {"C": C0}
+
+        def func(mu: float):
+            C, f, ok_c = self._solve_c(b, mu, state["C"])
+            state["C"] = C
+            hess = self._hessian(f)
+            curv = hess[0, 0] - hess[0, 1] ** 2 / hess[1, 1] if self.g else hess[0, 0]
+            return self.number_residual(b, f), curv, (C, f, ok_c)
+
+        mu, (C, f, ok_c), ok = _bracketed_newton(
+            func, mu0, -np.inf, np.inf, _INNER_TOL, rel_width=1e-10
+        )
+        return mu, C, f, ok and ok_c
+
+
+@dataclass
+class MixdSolution:
+    """Stationary point of seed B9 chosen as the ground state, with its diagnostics."""
+
+    b: float
+    mu: float
+    C: float
+    fields: _Fields
+    energy: float  # per rung
+    branch: int  # 0: β = 0 normal sc Fermi sea, 1: β ≠ 0
+    n_minima: int  # local minima of e*(b) found (b = 0 included when it is one)
+    residual: float  # max relative residual of B15, B17, B19
+    converged: bool
+    n_evals: int
+    message: str = ""
+
+
+def _normal_state(model: _Model) -> tuple[float, float, _Fields]:
+    """β = 0 branch: the sc Fermi sea (Δ ≡ 0) at fixed even N_h; exact energy per rung.
+
+    The N_h/2 lowest modes ε_k = t∥γ_k + J' hold two holes each (θ_k = π), the rest none
+    (θ_k = 0); within a degenerate shell the first modes in k order are filled (the
+    energy does not depend on the choice). Every derivative of B9 vanishes there
+    (sin θ_k = 0 and β = 0), so it is a stationary point for any μ_h between the last
+    filled and the first empty level; μ_h is reported at the midpoint.
+    """
+    lat = model.lat
+    N = lat.n_sites
+    eps_k = model.t * lat.gamma + model.j_eff
+    order = np.argsort(eps_k, kind="stable")
+    n_pairs = int(round(model.n_h * N / 2.0))
+    occ = np.zeros(N)
+    occ[order[:n_pairs]] = 1.0
+    energy = 2.0 * float(np.sum(eps_k[order[:n_pairs]])) / N
+    top = eps_k[order[n_pairs - 1]]
+    bottom = eps_k[order[n_pairs]] if n_pairs < N else top
+    mu = -0.5 * float(top + bottom)
+    xi = eps_k + mu
+    zeros = np.zeros(N)
+    fields = _Fields(xi=xi, delta=zeros, e=np.abs(xi), s=zeros, w=1.0 - 2.0 * occ)
+    return energy, mu, fields
+
+
+def solve_mixd(J: float, t: float, n_h: float, lat: Lattice) -> MixdSolution:
+    """Ground state of seed B9 at one point: global minimum over b of e*(b).
+
+    Parameters
+    ----------
+    J, t
+        J⊥/V and t∥/V.
+    n_h
+        Holes per rung, N_h / L^d, with N_h a positive even integer.
+    lat
+        k grid from :func:`make_lattice`.
+
+    Notes
+    -----
+    e*(b) is scanned on the fixed grid ``_SCAN_X`` of cc fractions x = 2b²/n_h (the same
+    for every point, so a result never depends on other points), from the BEC end down,
+    warm-starting each inner solve from the previous b. Every sign change of
+    R_b = e*'(b)/2 from − (smaller b) to + brackets a local minimum, refined by Brent's
+    method on R_b. The walk stops at the first b where the inner solve meets a kink: in a
+    finite system with a degenerate shell at the Fermi level, below a threshold
+    β ~ g/(t∥√N) the repulsion V_kk' cancels the recombination field and Δ_k ≡ 0; there
+    e*(b) is a parabola in b with no interior minimum, so the only minimum it can hold is
+    b = 0, the sc Fermi sea, which is always a candidate (it is an exact stationary point
+    of B9 for even N_h). The lowest candidate wins.
+    """
+    model = _Model(lat, J, t, n_h)
+    N = lat.n_sites
+    def bec_start(x: float) -> float:
+        # Almost all holes in cc's: v_k ≈ Δ_k/2ξ_k with Δ_k ≈ 4t∥b f_k and ξ_k ≈ ξ_0 =
+        # J' + μ_h, so n_sc = 2⟨v_k²⟩ fixes ξ_0.
+        b0 = np.sqrt(0.5 * n_h * x)
+        xi0 = 4.0 * t * b0 * np.sqrt(np.mean(lat.form**2) / (2.0 * n_h * (1.0 - x)))
+        return xi0 + t * lat.d - model.j_eff
+
+    def walk(xs: np.ndarray, mu: float, C: float) -> list[tuple[float, float, float, float, float]]:
+        """(b, e*, R_b, μ, C) along xs (decreasing), until the inner solve meets a kink."""
+        out = []
+        for x in xs:
+            b = float(np.sqrt(0.5 * n_h * x))
+            mu_b, C_b, f, ok = model.inner(b, mu, C)
+            if not ok:
+                break
+            mu, C = mu_b, C_b
+            out.append((b, model.dual(b, mu, C, f), model.residual_b(b, mu, f), mu, C))
+        return out
+
+    scan = walk(_SCAN_X, bec_start(_SCAN_X[0]), 0.0)
+    if scan and scan[0][2] < 0.0:
+        # The minimum lies deeper on the BEC side than the scan reaches (very large J⊥).
+        scan = walk(_SCAN_X_BEC_TAIL, bec_start(_SCAN_X_BEC_TAIL[-1]), 0.0)[::-1] + scan
+    scan_b = [row[0] for row in scan]
+    scan = [row[1:] for row in scan]
+
+    # (energy, b, mu, C, fields, converged)
+    e_normal, mu_normal, f_normal = _normal_state(model)
+    candidates: list[tuple[float, float, float, float, _Fields, bool]] = [
+        (e_normal, 0.0, mu_normal, 0.0, f_normal, True)
+    ]
+    # b = 0 is a local minimum if e* rises from it: the smallest scanned b has R_b > 0
+    # (or the scan stopped in the Δ ≡ 0 region, where e* rises or falls monotonically
+    # and rises if the first smooth point above it does).
+    n_minima = int(not scan or scan[-1][1] > 0.0)
+
+    for i in range(len(scan) - 1):
+        b_hi, b_lo = scan_b[i], scan_b[i + 1]
+        if not (scan[i + 1][1] < 0.0 <= scan[i][1]):
+            continue
+        cache: dict[float, tuple[float, float, _Fields, bool]] = {}
+        start_mu, start_c = scan[i][2], scan[i][3]
+
+        def rb(b: float) -> float:
+            mu_b, C_b, f_b, ok_b = model.inner(b, start_mu, start_c)
+            cache[b] = (mu_b, C_b, f_b, ok_b)
+            return model.residual_b(b, mu_b, f_b)
+
+        try:
+            b_star = brentq(rb, b_lo, b_hi, xtol=1e-300, rtol=_B_RTOL, maxiter=200)
+        except ValueError:
+            # R_b changed sign between the scan and the re-solve (the inner solution is
+            # not unique here): no smooth minimum to refine in this interval.
+            continue
+        mu_b, C_b, f_b, ok_b = cache[b_star] if b_star in cache else model.inner(
+            b_star, start_mu, start_c
+        )
+        b_star, mu_b, C_b, f_b = model.polish(b_star, mu_b, C_b, f_b)
+        candidates.append((model.dual(b_star, mu_b, C_b, f_b), b_star, mu_b, C_b, f_b, ok_b))
+        n_minima += 1
+
+    energy, b, mu, C, f, ok = min(candidates, key=lambda c: c[0])
+
+    n_sc = float(np.sum(1.0 - f.w))  # N_sc = 2 Σ v_k²
+    hole_residual = abs(n_sc + 2.0 * b * b * N - n_h * N)
+    # Each residual relative to the size of the terms it balances: R_b near the BEC end
+    # cancels O(J⊥) terms and is steep in b, so an absolute bound would be unreachable.
+    resid = hole_residual / (n_h * N)
+    if b == 0.0:
+        branch = 0
+    else:
+        branch = 1
+        v2 = 0.5 * (1.0 - f.w)
+        scale_b = b * (V_UNIT + J + 2.0 * abs(mu) + 4.0 * t * np.mean(v2 * np.abs(lat.gamma)))
+        scale_b += 2.0 * t * np.mean(np.abs(f.s * lat.form))
+        scale_c = np.mean(np.abs(lat.gamma * f.s)) + lat.d * abs(C)
+        resid = max(
+            resid,
+            abs(model.residual_b(b, mu, f)) / scale_b,
+            abs(model.gap_residual(C, f)) / scale_c if scale_c > 0.0 else 0.0,
+        )
+    converged = ok and resid <= _RESIDUAL_OK and hole_residual <= 1e-10
+    message = ""
+    if not converged:
+        message = (
+            f"relative stationarity residual {resid:.2e}, hole number off by "
+            f"{hole_residual:.2e} (inner solve converged: {ok})"
+        )
+    return MixdSolution(
+        b=b,
+        mu=mu,
+        C=C,
+        fields=f,
+        energy=energy,
+        branch=branch,
+        n_minima=n_minima,
+        residual=resid,
+        converged=converged,
+        n_evals=model.n_evals,
+        message=message,
+    )
