@@ -329,49 +329,49 @@ def solve_tc(disc: Discretisation, il: int, t_floor: float, t_max: float = 4.0) 
 
     det(1 + Wχ(T)) = Π(1 − λ_i(T)) is positive while every eigenvalue is below 1 and changes
     sign when the largest crosses 1; the crossing is bracketed by a downward scan in ln T
-    (factor 1.6) and located by Brent's method in ln T, then confirmed by the eigenvalue.
+    (factor 1.6) and located by Brent's method in ln T, then confirmed by the eigenvalue. If
+    two eigenvalues crossed within one scan step (no sign change, or a leading eigenvalue
+    ≠ 1 at the root), Brent's method is run on λ_max(T) − 1 itself.
     """
-    s_hi, _ = _log_det(disc, il, t_max)
-    lam_hi, _ = leading_eigenvalue(disc, il, t_max)
-    if lam_hi >= 1.0:
-        return TcResult(math.nan, False, f"T_c above the search range {t_max:g} T_F", lam_hi, None)
-    T_hi = t_max
-    T = t_max
-    while True:
-        T_lo = T / 1.6
-        if T_lo < t_floor:
-            T_lo = t_floor
-        s_lo, _ = _log_det(disc, il, T_lo)
-        if s_lo < 0:
-            break
-        if T_lo <= t_floor:
-            lam, _ = leading_eigenvalue(disc, il, t_floor)
-            if lam < 1.0:
-                return TcResult(0.0, True, "", lam, None)
-            # Two eigenvalues crossed together (det did not change sign): fall back below.
-            break
-        T_hi = T_lo
-        T = T_lo
+    chi_max = _chi(disc.xi, t_max)
+    if np.max(np.abs(disc.W[il]) @ chi_max) >= 1.0:  # row-sum bound on every |λ_i|
+        lam_hi, _ = leading_eigenvalue(disc, il, t_max)
+        if lam_hi >= 1.0:
+            return TcResult(math.nan, False, f"T_c above the search range {t_max:g} T_F", lam_hi, None)
 
     def f(logT: float) -> float:
         s, ld = _log_det(disc, il, math.exp(logT))
         return s * math.exp(min(ld, 700.0) / disc.k.size)
 
-    a, b = math.log(T_lo), math.log(T_hi)
-    if f(a) * f(b) > 0:
-        # Fallback: bisection on the leading eigenvalue itself.
-        def g(logT: float) -> float:
-            return leading_eigenvalue(disc, il, math.exp(logT))[0] - 1.0
+    def g(logT: float) -> float:
+        return leading_eigenvalue(disc, il, math.exp(logT))[0] - 1.0
 
-        if g(a) * g(b) > 0:
-            return TcResult(math.nan, False, "could not bracket T_c", math.nan, None)
-        logtc = brentq(g, a, b, xtol=1e-13, rtol=1e-15)
+    T_hi = t_max
+    logtc = None
+    while T_hi > t_floor:
+        T_lo = max(T_hi / 1.6, t_floor)
+        if _log_det(disc, il, T_lo)[0] < 0:
+            logtc = brentq(f, math.log(T_lo), math.log(T_hi), xtol=1e-13, rtol=1e-15)
+            break
+        T_hi = T_lo
+    if logtc is None:
+        lam, _ = leading_eigenvalue(disc, il, t_floor)
+        if lam < 1.0:
+            return TcResult(0.0, True, "", lam, None)
+        lower = math.log(t_floor)
     else:
-        logtc = brentq(f, a, b, xtol=1e-13, rtol=1e-15)
+        lam, vec = leading_eigenvalue(disc, il, math.exp(logtc))
+        if abs(lam - 1.0) < 1e-6:
+            return TcResult(math.exp(logtc), True, "", lam, vec)
+        if lam < 1.0:
+            return TcResult(math.exp(logtc), False, f"leading eigenvalue at the det root is {lam:.8f} < 1", lam, vec)
+        lower = logtc
+    # λ_max > 1 at ``lower`` and < 1 at t_max: the first crossing lies in between.
+    logtc = brentq(g, lower, math.log(t_max), xtol=1e-13, rtol=1e-15)
     Tc = math.exp(logtc)
     lam, vec = leading_eigenvalue(disc, il, Tc)
     ok = abs(lam - 1.0) < 1e-6
-    msg = "" if ok else f"leading eigenvalue at T_c is {lam:.8f}, not 1 (another eigenvalue crossed)"
+    msg = "" if ok else f"leading eigenvalue at T_c is {lam:.8f}, not 1"
     return TcResult(Tc, ok, msg, lam, vec)
 
 
