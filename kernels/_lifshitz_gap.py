@@ -1,0 +1,539 @@
+"""Multigap BCS equations of a superlattice of quantum wires (seed Eqs. 5–8).
+
+Private helper of :mod:`multigap_lifshitz`. Pure numpy/scipy.
+
+Equations (physics.md normalisation), energies in eV, lengths in nm
+--------------------------------------------------------------------
+    Δ_n(k) = Σ_n' ∫dk'/2π (g_nn'/N₀) [d·I^{nn'}(k, k')] χ_n'(k') Δ_n'(k'),
+    χ_n(k) = ∫dk_x/2π θ(ω̃₀ − |ξ|) h(ξ),   ξ = ħ²k_x²/2m_x + E_n(k) − μ,
+with h = tanh(ξ/2T)/(2ξ) (linearised seed Eq. 8) or 1/(2√(ξ² + Δ_n(k)²)) (T = 0, seed Eq. 6),
+N₀ = m_x/(2πħ²) = 1/(4π c_x) (c_x = ħ²/2m_x) and I^{nn'} the pair-overlap integral (seed
+Eq. 5) of wavefunctions normalised over one period d. For plane waves d·I = 1 and the
+equation is BCS with λ = g.
+
+Low-rank (z-space) form
+-----------------------
+With Gauss–Legendre nodes z_j (weights w_j) on the half period and
+a_nk(z_j) = √(2 d w_j) |ψ_nk(z_j)|², d·I^{nn'}(k, k') = Σ_j a_nk(z_j) a_n'k'(z_j) exactly (to
+round-off). Writing Δ_n(k) = Σ_j a_nk(z_j) Ψ_n(z_j) turns the gap equation into
+    Ψ = Ĝ Q̂ Ψ,   Q_n(z, z') = Σ_k W_k χ̃_n(k) a_nk(z) a_nk(z'),   (Ĝ Ψ)_n = Σ_n' g_nn' Ψ_n',
+with χ̃ = χ/N₀ and W_k the k_z quadrature weights over the whole zone (Δ even in k). The
+matrix has size n_bands × n_z whatever the k_z resolution, and Δ_n(k) is available at any k
+(used for Fermi-surface averages and when μ moves).
+
+Quadratures
+-----------
+- k_x: u = √c_x k_x removes the band-bottom 1/√ singularity of the 1-D density of states;
+  then u = u_c + β sinh t centres a sinh map on the Fermi point u_c = √(−e) with the width
+  β of the peak of h (T or Δ), which makes the log-like integrand smooth in t. Gauss–
+  Legendre in t on each side of the peak. Exact shell limits |ξ| ≤ ω̃₀.
+- k_z: Gauss–Legendre panels on [0, π/d], split at the Fermi crossing k_F (and at the
+  crossings of μ ± ω̃₀, where χ has square-root kinks) and graded geometrically toward
+  k_F down to the k distance where |E − μ| equals the smallest pairing scale s_min, and
+  toward a band edge lying near μ. This integrates the 1/√|k − k_F| behaviour of χ.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq
+
+from ._lifshitz_bands import BandStructure, dispersion_D
+
+__all__ = [
+    "GapSolution",
+    "Mesh",
+    "Model",
+    "TcResult",
+    "build_mesh",
+    "chi_tilde",
+    "critical_temperature",
+    "density_change",
+    "dos_over_N0",
+    "fermi_surface_gaps",
+    "gaps_on_mesh",
+    "kx_integral",
+    "lambda_max",
+    "pair_eigen",
+    "solve_zero_temperature",
+]
+
+#: Geometric ratio of consecutive graded k_z panels (hp-refinement toward a singularity).
+_GRADE = 0.2
+#: Breaks of the sinh-mapped k_x variable t on each side of the peak.
+_T_CUTS = (1.0, 2.5, 5.0, 8.5, 13.0)
+
+
+# --------------------------------------------------------------------------- k_x integrals
+
+
+def _h(kind: str, xi: np.ndarray, s: np.ndarray) -> np.ndarray:
+    if kind == "tanh":  # tanh(ξ/2T)/(2ξ), → 1/(4T) at ξ = 0
+        x = xi / (2.0 * s)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            val = np.tanh(x) / (2.0 * xi)
+        return np.where(np.abs(x) < 1e-6, (1.0 - x * x / 3.0) / (4.0 * s), val)
+    if kind == "gap":  # 1/(2E)
+        return 0.5 / np.sqrt(xi * xi + s * s)
+    if kind == "density":  # (1 − ξ/E) − 2θ(−ξ): change of the spin-summed occupation
+        return np.sign(xi) - xi / np.sqrt(xi * xi + s * s)
+    raise ValueError(kind)
+
+
+def kx_integral(kind: str, e: np.ndarray, s: np.ndarray, omega: float, order: int = 12) -> np.ndarray:
+    """∫_0^∞ du θ(ω − |ξ|) h(ξ), ξ = u² + e, for each e (eV) and peak width s (eV).
+
+    ``kind``: "tanh" (s = T), "gap" (s = Δ) or "density" (s = Δ). Multiply by 1/(π√c_x)
+    to get ∫dk_x/2π. Vectorised over e and s (same shape).
+
+    u = u_c + β sinh t around the Fermi point u_c = √max(−e, 0), β the width of the peak of
+    h in u; Gauss–Legendre panels in t cut at |t| ∈ ``_T_CUTS`` (where tanh or 1/E
+    saturates). Below u_c/2 the occupied side is integrated in u itself: there the sinh map
+    would put the pole of 1/ξ at u = −u_c next to the panel end.
+    """
+    e = np.asarray(e, dtype=float)
+    s = np.broadcast_to(np.asarray(s, dtype=float), e.shape)
+    x, w = np.polynomial.legendre.leggauss(order)
+    valid = e < omega
+    u_lo = np.sqrt(np.maximum(-omega - e, 0.0))
+    u_hi = np.sqrt(np.maximum(omega - e, 0.0))
+    uc = np.sqrt(np.maximum(-e, 0.0))
+    e_pos = np.maximum(e, 0.0)
+    s_eff = np.maximum(s, 1e-300) + e_pos
+    beta = s_eff / (np.sqrt(uc * uc + s_eff) + uc)
+    u_split = np.maximum(u_lo, 0.5 * uc)
+    t_lo = np.arcsinh((u_split - uc) / beta)
+    t_hi = np.arcsinh((u_hi - uc) / beta)
+    zero = np.zeros_like(t_lo)
+    total = np.zeros(e.shape)
+
+    def panel(a: np.ndarray, b: np.ndarray) -> None:
+        nonlocal total
+        half = 0.5 * (b - a)
+        t = half[..., None] * x + (0.5 * (b + a))[..., None]
+        delta = beta[..., None] * np.sinh(t)
+        # ξ = u² + e written so that it vanishes exactly at the Fermi point u = u_c.
+        xi = delta * (2.0 * uc[..., None] + delta) + e_pos[..., None]
+        xi = np.clip(xi, -omega, omega)  # round-off at the shell edges
+        jac = beta[..., None] * np.cosh(t)
+        total = total + half * np.sum(w * jac * _h(kind, xi, s[..., None]), axis=-1)
+
+    left = [t_lo] + [np.maximum(t_lo, -c) for c in _T_CUTS[::-1]] + [zero]
+    right = [zero] + [np.minimum(t_hi, c) for c in _T_CUTS] + [t_hi]
+    for cuts in (left, right):
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            panel(a, b)
+    # Far occupied side u_lo ≤ u ≤ u_c/2, plain Gauss–Legendre in u.
+    half = 0.5 * (u_split - u_lo)
+    u = half[..., None] * x + (0.5 * (u_split + u_lo))[..., None]
+    xi = np.clip(u * u + e[..., None], -omega, omega)
+    total = total + half * np.sum(w * _h(kind, xi, s[..., None]), axis=-1)
+    return np.where(valid, total, 0.0)
+
+
+# --------------------------------------------------------------------------- k_z mesh
+
+
+@dataclass(frozen=True)
+class Model:
+    """One parameter point of the pairing problem (energies in eV).
+
+    ``band_indices``: the subbands kept (1-based, default all of ``bands``); ``g`` is the
+    coupling matrix between them, in that order.
+    """
+
+    bands: BandStructure
+    g: np.ndarray  # (nb, nb) dimensionless couplings g_nn'
+    omega: float  # cutoff ω̃₀ (eV)
+    c_x: float  # ħ²/(2 m_x) (eV nm²)
+    s_min: float  # smallest pairing scale resolved by the k_z grading (eV)
+    band_indices: tuple[int, ...] | None = None
+    kz_order: int = 8  # Gauss–Legendre nodes per k_z panel
+    kx_order: int = 12  # Gauss–Legendre nodes per k_x panel (6 panels each side of the peak)
+
+    @property
+    def indices(self) -> tuple[int, ...]:
+        if self.band_indices is None:
+            return tuple(range(1, self.bands.n_bands + 1))
+        return self.band_indices
+
+    @property
+    def n_bands(self) -> int:
+        return len(self.indices)
+
+
+@dataclass(frozen=True)
+class Mesh:
+    """k_z quadrature of every kept band at one chemical potential.
+
+    Per band (lists in the order of ``Model.indices``): nodes ``k`` (1/nm) in [0, π/d],
+    weights ``W`` including the even extension to the whole zone (Σ W f = ∫dk/2π f over
+    the zone), energies ``E`` (eV) and reduced overlap vectors ``a`` (nodes × r).
+    """
+
+    mu: float
+    k: list[np.ndarray]
+    W: list[np.ndarray]
+    E: list[np.ndarray]
+    a: list[np.ndarray]
+
+    @property
+    def size(self) -> int:
+        return int(sum(len(k) for k in self.k))
+
+
+def _k_of_energy(bands: BandStructure, n: int, energy: float) -> float | None:
+    """k ∈ [0, π/d] with E_n(k) = energy (exact inverse of D(E) = cos kd), or None."""
+    if not bands.bottom(n) < energy < bands.top(n):
+        return None
+    D = float(dispersion_D(bands.geo, np.array(energy)))
+    return math.acos(min(1.0, max(-1.0, D))) / bands.geo.d
+
+
+def _graded(a: float, b: float, h: float) -> list[float]:
+    """Panel ends from a toward b (either order): first width h, growing by 1/_GRADE."""
+    length = abs(b - a)
+    if not 0.0 < h < 0.5 * length:
+        return [a, b]
+    sign = 1.0 if b > a else -1.0
+    edges = [a]
+    width, pos = h, 0.0
+    while pos + width < length * (1.0 - 0.5 * _GRADE):
+        pos += width
+        edges.append(a + sign * pos)
+        width /= _GRADE
+    edges.append(b)
+    return edges
+
+
+def _band_panels(bands: BandStructure, n: int, mu: float, special: list[tuple[float, float]], s_min: float) -> list[float]:
+    """Panel ends of band n on [0, π/d]: split at k(E) for the special energies E."""
+    kmax = math.pi / bands.geo.d
+    points: dict[float, float] = {0.0: math.inf, kmax: math.inf}
+    for energy, scale in special:
+        kp = _k_of_energy(bands, n, energy)
+        if kp is None:
+            continue
+        # Smallest panel: the k distance over which |E − energy| grows to `scale`.
+        widths = []
+        for sgn in (-1.0, 1.0):
+            kq = _k_of_energy(bands, n, energy + sgn * scale)
+            widths.append(abs(kq - kp) if kq is not None else kmax)
+        points[kp] = min(points.get(kp, math.inf), min(widths))
+    if not bands.bottom(n) < mu < bands.top(n):
+        # μ outside the band: χ ∝ 1/√(E − μ) peaks at the nearer edge, width ∝ √|E_edge − μ|.
+        for kp, edge in ((0.0, float(bands.e0[n - 1])), (kmax, float(bands.epi[n - 1]))):
+            inward = 1.0 if edge == bands.bottom(n) else -1.0
+            kq = _k_of_energy(bands, n, edge + inward * (abs(edge - mu) + s_min))
+            if kq is not None:
+                points[kp] = min(points[kp], abs(kq - kp))
+    keys = sorted(points)
+    edges: list[float] = [keys[0]]
+    for left, right in zip(keys[:-1], keys[1:]):
+        mid = 0.5 * (left + right)
+        edges.extend(_graded(left, mid, points[left])[1:])
+        edges.extend(_graded(right, mid, points[right])[::-1][1:])
+    return edges
+
+
+def build_mesh(model: Model, mu: float, extra_energies: tuple[float, ...] = ()) -> Mesh:
+    """k_z quadrature of all kept bands at chemical potential ``mu`` (eV).
+
+    Splits at k(μ) (graded to ``model.s_min``), at k(μ ± ω̃₀) and at k(E) for each of
+    ``extra_energies`` (square-root kinks: grading to 1e-6 ω̃₀), and grades toward a band
+    edge near μ.
+    """
+    bands = model.bands
+    x, w = np.polynomial.legendre.leggauss(model.kz_order)
+    kink = 1e-6 * model.omega
+    special = [(mu, model.s_min), (mu + model.omega, kink), (mu - model.omega, kink)]
+    special += [(e, kink) for e in extra_energies]
+    ks, Ws, Es, As = [], [], [], []
+    for n in model.indices:
+        edges = np.array(_band_panels(bands, n, mu, special, model.s_min))
+        lo, hi = edges[:-1], edges[1:]
+        half = 0.5 * (hi - lo)
+        k = (half[:, None] * x + (0.5 * (hi + lo))[:, None]).ravel()
+        E = bands.energies(n, k)
+        ks.append(k)
+        Ws.append((half[:, None] * w).ravel() / math.pi)
+        Es.append(E)
+        As.append(bands.overlap_vectors(E))
+    return Mesh(mu=mu, k=ks, W=Ws, E=Es, a=As)
+
+
+# --------------------------------------------------------------------------- eigenproblem
+
+
+def chi_tilde(model: Model, kind: str, e: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """χ/N₀ (nm): 4√c_x ∫du θ(ω̃₀ − |ξ|) h(ξ)."""
+    return 4.0 * math.sqrt(model.c_x) * kx_integral(kind, e, s, model.omega, model.kx_order)
+
+
+def _sqrt_psd(Q: np.ndarray) -> np.ndarray:
+    w, V = np.linalg.eigh(Q)
+    return (V * np.sqrt(np.clip(w, 0.0, None))) @ V.T
+
+
+def pair_eigen(model: Model, mesh: Mesh, chis: list[np.ndarray], vectors: bool = False):
+    """Largest eigenvalue of the pairing operator Ĝ Q̂ (and its z-space vector Ψ).
+
+    Q̂ is positive semidefinite, so Ĝ Q̂ has the spectrum of the symmetric
+    M = Q̂^{1/2} Ĝ Q̂^{1/2} (size n_bands · r); Ψ = Ĝ Q̂^{1/2} y for M y = λ y, signed so that
+    the gaps are positive (Perron vector: the kernel is non-negative).
+    """
+    S = [_sqrt_psd(np.einsum("ki,k,kj->ij", a, W * c, a)) for a, W, c in zip(mesh.a, mesh.W, chis)]
+    nb, r = model.n_bands, S[0].shape[0]
+    M = np.empty((nb * r, nb * r))
+    for i in range(nb):
+        for j in range(nb):
+            M[i * r : (i + 1) * r, j * r : (j + 1) * r] = model.g[i, j] * (S[i] @ S[j])
+    vals, vecs = np.linalg.eigh(M)
+    lam = float(vals[-1])
+    if not vectors:
+        return lam
+    y = vecs[:, -1].reshape(nb, r)
+    Psi = np.array([sum(model.g[i, j] * (S[j] @ y[j]) for j in range(nb)) for i in range(nb)])
+    if sum(float(np.dot(W, a @ p)) for W, a, p in zip(mesh.W, mesh.a, Psi)) < 0.0:
+        Psi = -Psi
+    return lam, Psi
+
+
+def gaps_on_mesh(mesh: Mesh, Psi: np.ndarray) -> list[np.ndarray]:
+    """Δ_n(k) (eV) at the mesh nodes of every band from the z-space vector Ψ (nb × r)."""
+    return [a @ p for a, p in zip(mesh.a, Psi)]
+
+
+def lambda_max(model: Model, mesh: Mesh, T: float) -> float:
+    """Largest eigenvalue of the linearised gap equation (seed Eq. 8) at temperature T (eV)."""
+    chis = [chi_tilde(model, "tanh", E - mesh.mu, np.full(E.shape, T)) for E in mesh.E]
+    return pair_eigen(model, mesh, chis)
+
+
+@dataclass(frozen=True)
+class TcResult:
+    Tc: float  # eV; 0 below the floor
+    evaluations: int
+    Psi: np.ndarray | None  # z-space pairing eigenvector at T_c
+
+
+def critical_temperature(
+    model: Model, mesh: Mesh, T_floor: float, want_vector: bool = False, guess: float | None = None
+) -> TcResult:
+    """T_c (eV): largest eigenvalue of seed Eq. 8 equal to 1; Brent root search in ln T.
+
+    The eigenvalue decreases monotonically with T (χ does, and the kernel is non-negative),
+    so the root is unique. T_c = 0 is returned when the eigenvalue at ``T_floor`` is ≤ 1.
+    ``guess``: a nearby T_c (e.g. of a neighbouring ω₀) to bracket from.
+    """
+    calls = 0
+
+    def f(lnT: float) -> float:
+        nonlocal calls
+        calls += 1
+        return lambda_max(model, mesh, math.exp(lnT)) - 1.0
+
+    floor = math.log(T_floor)
+    if guess is not None and guess > T_floor:
+        lo, hi = math.log(guess) - 0.05, math.log(guess) + 0.05
+        while lo > floor and f(lo) < 0.0:
+            lo -= 0.5
+        lo = max(lo, floor)
+        while f(hi) > 0.0:
+            hi += 0.5
+    else:
+        lo = floor
+        if f(lo) <= 0.0:
+            return TcResult(0.0, calls, None)
+        hi = math.log(model.omega)
+        while f(hi) > 0.0:
+            lo, hi = hi, hi + math.log(4.0)
+            if hi > math.log(100.0):
+                raise RuntimeError("T_c above 100 eV: pairing matrix not bounded")
+    if lo <= floor and f(floor) <= 0.0:
+        return TcResult(0.0, calls, None)
+    lnTc = brentq(f, lo, hi, xtol=1e-13, rtol=1e-15, maxiter=200)
+    Tc = math.exp(lnTc)
+    Psi = None
+    if want_vector:
+        chis = [chi_tilde(model, "tanh", E - mesh.mu, np.full(E.shape, Tc)) for E in mesh.E]
+        _, Psi = pair_eigen(model, mesh, chis, vectors=True)
+    return TcResult(Tc, calls, Psi)
+
+
+# --------------------------------------------------------------------------- T = 0
+
+
+def _normal_occupation(model: Model, E: np.ndarray, mu: float) -> np.ndarray:
+    """Spin-summed 2∫dk_x/2π θ(μ − ε) at each k_z (1/nm)."""
+    return 2.0 * np.sqrt(np.maximum(mu - E, 0.0)) / (math.pi * math.sqrt(model.c_x))
+
+
+def density_change(model: Model, mesh: Mesh, Psi: np.ndarray, mu0: float) -> float:
+    """ρ(μ, Δ) − ρ_N(μ0) (1/nm²), spin-summed, T = 0 (seed Eq. 7), μ = mesh.mu.
+
+    The normal parts at μ and μ0 are integrated on the same mesh (split at both Fermi
+    crossings) so that their difference carries no quadrature offset.
+    """
+    total = 0.0
+    for E, W, D in zip(mesh.E, mesh.W, gaps_on_mesh(mesh, Psi)):
+        normal = _normal_occupation(model, E, mesh.mu) - _normal_occupation(model, E, mu0)
+        paired = kx_integral("density", E - mesh.mu, np.abs(D), model.omega, model.kx_order)
+        total += float(np.dot(W, normal + paired / (math.pi * math.sqrt(model.c_x))))
+    return total
+
+
+def dos_over_N0(model: Model, mesh: Mesh) -> np.ndarray:
+    """Normal-state density of states at μ of each band over N₀ = m_x/(2πħ²) (per spin)."""
+    out = []
+    for E, W in zip(mesh.E, mesh.W):
+        occ = E < mesh.mu
+        out.append(2.0 * math.sqrt(model.c_x) * float(np.sum(W[occ] / np.sqrt(mesh.mu - E[occ]))))
+    return np.array(out)
+
+
+@dataclass(frozen=True)
+class GapSolution:
+    Psi: np.ndarray  # z-space vector (nb × r) of the T = 0 gaps
+    mu: float  # chemical potential in the superconducting state (eV)
+    mesh: Mesh  # mesh at mu
+    iterations: int
+    residual: float  # relative change of Ψ in the last sweep
+
+
+def _gap_chis(model: Model, mesh: Mesh, Psi: np.ndarray) -> list[np.ndarray]:
+    return [chi_tilde(model, "gap", E - mesh.mu, np.abs(D)) for E, D in zip(mesh.E, gaps_on_mesh(mesh, Psi))]
+
+
+def solve_zero_temperature(
+    model: Model,
+    mu0: float,
+    Psi0: np.ndarray,
+    fixed_density: bool = True,
+    tol: float = 1e-10,
+    max_iter: int = 40,
+) -> GapSolution:
+    """T = 0 gaps from seed Eq. 6 jointly with the density equation (seed Eq. 7).
+
+    ``Psi0``: a starting z-space vector (e.g. the T_c eigenvector scaled to gaps ≈ 1.76 T_c).
+    Each sweep at the current μ: (i) the amplitude A for which the largest eigenvalue of the
+    gap operator at A·Ψ is 1 (Brent in ln A; it decreases with A), (ii) Ψ ← the eigenvector
+    there, scaled to A·Ψ, (iii) μ_out from ρ(μ, Δ(Ψ)) = ρ_N(μ0) at fixed Ψ (unless
+    ``fixed_density`` is False). Near a band edge μ_out(μ) alternates around the solution
+    (gap and μ pull each other), so the next μ is the secant root of μ_out(μ) − μ over the
+    last two sweeps. Stops when Ψ changes by < tol (relative) and μ by < tol × (gap scale).
+    """
+    extra = (mu0,)
+    mu = mu0
+    mesh = build_mesh(model, mu, extra)
+    Psi = np.array(Psi0, dtype=float)
+    residual = math.inf
+    width = 0.2
+    history: list[tuple[float, float]] = []
+    it = 0
+    for it in range(1, max_iter + 1):
+        def f_amp(lnA: float) -> float:
+            return pair_eigen(model, mesh, _gap_chis(model, mesh, math.exp(lnA) * Psi)) - 1.0
+
+        lo, hi = -width, width
+        while f_amp(lo) < 0.0:
+            lo -= 4.0 * (hi - lo)
+            if lo < -80.0:
+                raise RuntimeError("gap amplitude: no bracket (low side)")
+        while f_amp(hi) > 0.0:
+            hi += 4.0 * (hi - lo)
+            if hi > 80.0:
+                raise RuntimeError("gap amplitude: no bracket (high side)")
+        lnA = brentq(f_amp, lo, hi, xtol=1e-14, rtol=1e-15, maxiter=200)
+        width = min(0.2, max(4.0 * abs(lnA), 1e-9))
+        scaled = math.exp(lnA) * Psi
+        _, v = pair_eigen(model, mesh, _gap_chis(model, mesh, scaled), vectors=True)
+        new = v * (float(np.sum(v * scaled)) / float(np.sum(v * v)))
+        residual = float(np.max(np.abs(new - scaled)) / np.max(np.abs(scaled)))
+        Psi = new
+        gap_scale = max(float(np.max(np.abs(np.concatenate(gaps_on_mesh(mesh, Psi))))), model.s_min)
+        if not fixed_density:
+            if residual < tol:
+                break
+            continue
+        mu_out, mesh_out, _ = _solve_density(model, mesh, Psi, mu0, gap_scale, extra)
+        change = abs(mu_out - mu)
+        if residual < tol and change < tol * gap_scale:
+            mu, mesh = mu_out, mesh_out
+            break
+        history.append((mu, mu_out - mu))
+        nxt = mu_out
+        if len(history) >= 2:
+            (m0, r0), (m1, r1) = history[-2], history[-1]
+            if r1 != r0:
+                cand = m1 - r1 * (m1 - m0) / (r1 - r0)
+                # Trust the secant only inside the span it interpolates (plus a margin).
+                span = max(abs(m1 - m0), abs(r1), abs(r0))
+                if abs(cand - m1) <= 2.0 * span:
+                    nxt = cand
+        if nxt == mu_out:
+            mu, mesh = mu_out, mesh_out
+        else:
+            mu, mesh = nxt, build_mesh(model, nxt, extra)
+    return GapSolution(Psi=Psi, mu=mu, mesh=mesh, iterations=it, residual=residual)
+
+
+def _solve_density(
+    model: Model, mesh: Mesh, Psi: np.ndarray, mu0: float, gap_scale: float, extra: tuple[float, ...]
+) -> tuple[float, Mesh, float]:
+    """μ with ρ(μ, Δ(Ψ)) = ρ_N(μ0): secant from the current μ, then Brent if it strays."""
+    mu_start = mesh.mu
+    f0 = density_change(model, mesh, Psi, mu0)
+    slope = 2.0 * float(np.sum(dos_over_N0(model, mesh))) / (4.0 * math.pi * model.c_x)
+    x0, y0 = mu_start, f0
+    x1 = mu_start - f0 / slope
+    mesh1 = build_mesh(model, x1, extra)
+    y1 = density_change(model, mesh1, Psi, mu0)
+    for _ in range(30):
+        if y1 == 0.0 or abs(x1 - x0) <= 1e-15 * max(1.0, abs(x1)):
+            break
+        x2 = x1 - y1 * (x1 - x0) / (y1 - y0) if y1 != y0 else x1
+        if abs(x2 - mu_start) > 50.0 * gap_scale:  # secant lost: fall back to bracketing
+            step = gap_scale
+            while True:
+                a, b = mu_start - step, mu_start + step
+                fa = density_change(model, build_mesh(model, a, extra), Psi, mu0)
+                fb = density_change(model, build_mesh(model, b, extra), Psi, mu0)
+                if fa * fb <= 0.0:
+                    break
+                step *= 4.0
+                if step > 1.0:
+                    raise RuntimeError("density equation: no bracket for μ within 1 eV")
+            x1 = brentq(
+                lambda m: density_change(model, build_mesh(model, m, extra), Psi, mu0), a, b, xtol=1e-15, rtol=1e-15
+            )
+            mesh1 = build_mesh(model, x1, extra)
+            break
+        x0, y0 = x1, y1
+        x1 = x2
+        mesh1 = build_mesh(model, x1, extra)
+        y1 = density_change(model, mesh1, Psi, mu0)
+    return x1, mesh1, abs(x1 - mu_start)
+
+
+def fermi_surface_gaps(model: Model, mesh: Mesh, Psi: np.ndarray) -> np.ndarray:
+    """Δ_n (eV) per band: the Fermi-surface average of Δ_n(k_z), weighted by the density of
+    states along the Fermi line, ∝ 1/√(μ − E_n(k_z)); for a band that does not cross μ, Δ_n
+    at its band edge nearest to μ."""
+    out = []
+    for n, E, W, a, p in zip(model.indices, mesh.E, mesh.W, mesh.a, Psi):
+        occ = E < mesh.mu
+        bands = model.bands
+        if bands.bottom(n) < mesh.mu and np.any(occ):
+            wt = W[occ] / np.sqrt(mesh.mu - E[occ])
+            out.append(float(np.dot(wt, a[occ] @ p) / np.sum(wt)))
+        else:
+            edge = bands.bottom(n) if mesh.mu <= bands.bottom(n) else bands.top(n)
+            ae = bands.overlap_vectors(np.array([edge]))
+            if not np.all(np.isfinite(ae)):
+                ae = a[[int(np.argmin(np.abs(E - edge)))]]
+            out.append(float((ae @ p)[0]))
+    return np.array(out)
