@@ -325,7 +325,9 @@ def _run(rs: ResolvedSweep, client: Client, *, progress: bool, durable: bool) ->
                     run_id,
                     durable,
                     key=f"pairsweep_block-{run_id}-{block_id}",
-                    retries=2,
+                    # One retry absorbs a transient I/O error on a shared filesystem; a
+                    # kernel that kills its worker has already had Dask's own 3 tries.
+                    retries=1,
                     pure=False,
                 )
             )
