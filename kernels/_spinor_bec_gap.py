@@ -33,12 +33,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import scipy.linalg as sla
 from scipy.optimize import brentq
 
-from ._spinor_bec_physics import ELLS, M_F, Model, mode_moments
+from ._spinor_bec_numba import accumulate_moments
+from ._spinor_bec_physics import ELLS, M_F, Model
 
 __all__ = ["GridSpec", "Discretisation", "build", "solve_tc", "solve_gap", "solve_point", "TC_FLOOR", "REFINE_RTOL"]
 
@@ -118,6 +120,14 @@ class Discretisation:
         return self.k**2 / (2.0 * M_F) - 1.0
 
 
+@lru_cache(maxsize=32)
+def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    x, w = np.polynomial.legendre.leggauss(n)
+    x.flags.writeable = False
+    w.flags.writeable = False
+    return x, w
+
+
 def _lagrange_matrix(nodes: np.ndarray, bary: np.ndarray, x: np.ndarray) -> np.ndarray:
     """L[s, j] = ℓ_j(x_s) for the interpolant through ``nodes`` (barycentric form)."""
     diff = x[:, None] - nodes[None, :]
@@ -171,7 +181,7 @@ def _kernel_scale(model: Model, k: np.ndarray) -> np.ndarray:
 
 def build(model: Model, spec: GridSpec, static: bool = False, ells: tuple[int, ...] = ELLS) -> Discretisation:
     """Assemble the product-integration matrices of one point on grid ``spec``."""
-    gx, gw = np.polynomial.legendre.leggauss(spec.nodes_per_panel)
+    gx, gw = _gauss_legendre(spec.nodes_per_panel)
     # Below k ~ m_F c (fermion slower than sound) retardation no longer cuts the forward
     # peak: Δ(k) has structure on the scale min(m_F c, 1/ξ) there.
     k_small = 0.1 * min(
@@ -224,7 +234,7 @@ def build(model: Model, spec: GridSpec, static: bool = False, ells: tuple[int, .
     d_hi = np.concatenate([a_hi[a_ok], b_hi[b_ok]])
     side, left, right = _graded_sides(d_lo, d_hi, stop[pair])
     # Gauss–Legendre nodes on every sub-interval.
-    sx, sw = np.polynomial.legendre.leggauss(spec.near_order)
+    sx, sw = _gauss_legendre(spec.near_order)
     q = sx.size
     half = 0.5 * (right - left)
     dsub = (0.5 * (right + left))[:, None] + half[:, None] * sx[None, :]
@@ -262,28 +272,23 @@ def build(model: Model, spec: GridSpec, static: bool = False, ells: tuple[int, .
 
 
 def _moments(model: Model, k: np.ndarray, kp: np.ndarray, static: bool, ells: tuple[int, ...]) -> np.ndarray:
-    """V_ℓ(k, k') for arrays of pairs, both modes, retarded (seed Eq. 6) or static (Ω = 0)."""
+    """V_ℓ(k, k') for arrays of pairs, both modes, retarded (seed Eq. 6) or static (Ω = 0).
+
+    ``ells`` must be 0, 1, …, L−1 (the compiled loop builds w^ℓ by repeated products).
+    """
+    if tuple(ells) != tuple(range(len(ells))):
+        raise ValueError(f"ells must be 0..L-1, got {ells}")
     m = float(model.m)
-    out = np.zeros(k.shape + (len(ells),))
+    out = np.zeros(np.shape(k) + (len(ells),))
+    k = np.ascontiguousarray(k, dtype=float).ravel()
+    kp = np.ascontiguousarray(kp, dtype=float).ravel()
+    flat = out.reshape(-1, len(ells))
     for G, mc2 in ((float(model.G_s), float(model.mc2_s)), (float(model.G_d), float(model.mc2_d))):
         if G == 0.0:
             continue
         pre = -4.0 * float(model.n) * m * G * G
-        if static:
-            out += pre * _static_moments(k, kp, mc2, m, ells)
-        else:
-            out += pre * mode_moments(k, kp, mc2, m, ells)
+        accumulate_moments(k, kp, mc2, m, pre, static, flat)
     return out
-
-
-def _static_moments(k: np.ndarray, kp: np.ndarray, mc2: float, m: float, ells: tuple[int, ...]) -> np.ndarray:
-    """∫dθ/2π cos(ℓθ)/(x − x₋), x₋ = −4m·mc²: the Ω = 0 form of :func:`mode_moments`."""
-    two_kkp = 2.0 * k * kp
-    eps = ((k - kp) ** 2 + 4.0 * m * mc2) / two_kkp
-    s = np.sqrt(eps * (2.0 + eps))
-    w = 1.0 / (1.0 + eps + s)
-    ell = np.asarray(ells, dtype=float)
-    return w[..., None] ** ell / (s * two_kkp)[..., None]
 
 
 # ----------------------------------------------------------------------------- solvers
@@ -324,12 +329,32 @@ class TcResult:
     vector: np.ndarray | None
 
 
+_SCAN_FACTOR = 2.5
+
+
+def _det_function(disc: Discretisation, il: int):
+    """det(1 + Wχ(T)) as a function of ln T, scaled by its first value.
+
+    Linear in 1 − λ_max near a simple crossing, so Brent's method converges superlinearly
+    (|det|^{1/N}, the obvious overflow-safe choice, is flat-then-steep and forces bisection).
+    """
+    ref: list[float] = []
+
+    def f(logT: float) -> float:
+        s, ld = _log_det(disc, il, math.exp(logT))
+        if not ref:
+            ref.append(ld)
+        return s * math.exp(float(np.clip(ld - ref[0], -700.0, 700.0)))
+
+    return f
+
+
 def solve_tc(disc: Discretisation, il: int, t_floor: float, t_max: float = 4.0) -> TcResult:
     """T_c,ℓ: where the leading eigenvalue of the linearised equation crosses 1.
 
     det(1 + Wχ(T)) = Π(1 − λ_i(T)) is positive while every eigenvalue is below 1 and changes
     sign when the largest crosses 1; the crossing is bracketed by a downward scan in ln T
-    (factor 1.6) and located by Brent's method in ln T, then confirmed by the eigenvalue. If
+    (factor 2.5) and located by Brent's method in ln T, then confirmed by the eigenvalue. If
     two eigenvalues crossed within one scan step (no sign change, or a leading eigenvalue
     ≠ 1 at the root), Brent's method is run on λ_max(T) − 1 itself.
     """
@@ -339,9 +364,7 @@ def solve_tc(disc: Discretisation, il: int, t_floor: float, t_max: float = 4.0) 
         if lam_hi >= 1.0:
             return TcResult(math.nan, False, f"T_c above the search range {t_max:g} T_F", lam_hi, None)
 
-    def f(logT: float) -> float:
-        s, ld = _log_det(disc, il, math.exp(logT))
-        return s * math.exp(min(ld, 700.0) / disc.k.size)
+    f = _det_function(disc, il)
 
     def g(logT: float) -> float:
         return leading_eigenvalue(disc, il, math.exp(logT))[0] - 1.0
@@ -349,9 +372,9 @@ def solve_tc(disc: Discretisation, il: int, t_floor: float, t_max: float = 4.0) 
     T_hi = t_max
     logtc = None
     while T_hi > t_floor:
-        T_lo = max(T_hi / 1.6, t_floor)
+        T_lo = max(T_hi / _SCAN_FACTOR, t_floor)
         if _log_det(disc, il, T_lo)[0] < 0:
-            logtc = brentq(f, math.log(T_lo), math.log(T_hi), xtol=1e-13, rtol=1e-15)
+            logtc = brentq(f, math.log(T_lo), math.log(T_hi), xtol=1e-11, rtol=1e-15)
             break
         T_hi = T_lo
     if logtc is None:
@@ -367,7 +390,7 @@ def solve_tc(disc: Discretisation, il: int, t_floor: float, t_max: float = 4.0) 
             return TcResult(math.exp(logtc), False, f"leading eigenvalue at the det root is {lam:.8f} < 1", lam, vec)
         lower = logtc
     # λ_max > 1 at ``lower`` and < 1 at t_max: the first crossing lies in between.
-    logtc = brentq(g, lower, math.log(t_max), xtol=1e-13, rtol=1e-15)
+    logtc = brentq(g, lower, math.log(t_max), xtol=1e-11, rtol=1e-15)
     Tc = math.exp(logtc)
     lam, vec = leading_eigenvalue(disc, il, Tc)
     ok = abs(lam - 1.0) < 1e-6
@@ -483,16 +506,14 @@ def _refine_spec(spec: GridSpec) -> GridSpec:
 
 def _tc_near(disc: Discretisation, il: int, tc_guess: float) -> TcResult:
     """T_c on a finer grid, bracketed around the scout value (continuation of one root)."""
-    def f(logT: float) -> float:
-        s, ld = _log_det(disc, il, math.exp(logT))
-        return s * math.exp(min(ld, 700.0) / disc.k.size)
+    f = _det_function(disc, il)
 
     c = math.log(tc_guess)
     for width in (0.02, 0.1, 0.4):
         a, b = c - width, c + width
         fa, fb = f(a), f(b)
         if fa < 0 < fb:
-            logtc = brentq(f, a, b, xtol=1e-13, rtol=1e-15)
+            logtc = brentq(f, a, b, xtol=1e-11, rtol=1e-15)
             return TcResult(math.exp(logtc), True, "", math.nan, None)
     return solve_tc(disc, il, TC_FLOOR)
 

@@ -55,6 +55,20 @@ def test_lambda_of_full_eq6_on_fermi_surface_is_eq9_and_scales_as_inverse_sqrt()
         assert abs(slope + 0.5) < 5e-3, (j, slope)
 
 
+def test_compiled_moments_equal_numpy_moments() -> None:
+    # The gap solver's numba loop vs the vectorised numpy reference, across the switch
+    # between partial fractions and the divided-difference quadrature (|Ω| ≈ mc²).
+    from pairsweep.kernels._spinor_bec_gap import _moments
+
+    model = _model(delta_g=1e-4, g_F_plus=0.5)
+    mc2 = float(model.mc2_s)
+    k = np.concatenate([np.full(7, 1.0), [0.3, 2.5, 1e-3, 7.0]])
+    kp = np.sqrt(k**2 + np.concatenate([mc2 * np.array([0, 0.5, 0.99, 1.0, 1.01, 3.0, -2.0]), [0.4, -1.0, 0.2, 30.0]]))
+    ref = interaction_moments(model, k, kp)
+    # ℓ ≥ 1 at k = 10⁻³ k_F is ~1e-8 of the rest, formed with cancellations: absolute floor.
+    np.testing.assert_allclose(_moments(model, k, kp, False, (0, 1, 2)), ref, rtol=1e-12, atol=1e-14 * np.abs(ref).max())
+
+
 def test_weak_coupling_gap_to_tc_ratio_is_bcs() -> None:
     # Far from the spinodal with a small coupling: |λ_0| ≈ 0.29, T_c,0 ≈ 8e-5 T_F.
     r = point(delta_g=0.19, g_F=1.0, T=0.0)
@@ -200,3 +214,30 @@ def test_inputs_outside_the_miscible_bec_are_rejected() -> None:
     with pytest.raises(KernelInputError, match=r"^delta_g"):
         KERNEL.check_inputs({"delta_g": np.array([0.05, 0.3]), "g": np.array(0.1)})
     assert KERNEL.parameter_map["T"].bounds == (0.0, 2.0)
+
+
+@pytest.mark.slow
+def test_example_spec_runs_through_the_engine_with_a_monotone_trend(tmp_path, client) -> None:
+    import xarray as xr
+
+    from pairsweep.sweeps import Axis, load_spec, run_sweep
+
+    spec = load_spec(REPO / "examples" / "spinor_bec_tc.toml")
+    assert spec.kernel == "spinor_bec" and spec.fixed["T"] == 0.0
+    axes = {a.name: a for a in spec.axis_list()}
+    # Every fourth δg̃ of the example (1e-4 … 1e-1) at two of its couplings: 8 points.
+    small = [Axis("delta_g", axes["delta_g"].values[::4]), Axis("g_F", (axes["g_F"].values[0], axes["g_F"].values[-1]))]
+    sweep = dataclasses.replace(spec, store=tmp_path / "tc.zarr", axes=small, chunks={"delta_g": 2, "g_F": 1})
+    report = run_sweep(sweep, client=client, progress=False)
+    assert report.complete and report.ok == 8
+
+    ds = xr.open_zarr(tmp_path / "tc.zarr")
+    assert np.all(ds["status"].values == Status.OK)
+    gap = ds["gap"].transpose("delta_g", "g_F", "ell").values
+    tc = ds["Tc"].transpose("delta_g", "g_F", "ell").values
+    assert np.all(ds["delta_g"].values[1:] > ds["delta_g"].values[:-1])
+    # Dome-free: Δ_ℓ and T_c,ℓ fall monotonically with δg̃ at both couplings, rise with g̃_F.
+    assert np.all(np.diff(gap, axis=0) < 0) and np.all(np.diff(tc, axis=0) < 0)
+    assert np.all(gap[:, 1] > gap[:, 0])
+    direct = point(delta_g=float(ds["delta_g"][1]), g_F=float(ds["g_F"][1]), T=0.0)
+    np.testing.assert_allclose(gap[1, 1], direct["gap"], rtol=1e-10)
