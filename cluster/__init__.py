@@ -1,5 +1,28 @@
 """Cluster creation: local, an existing scheduler, or SLURM/PBS through dask-jobqueue."""
 
-from .factory import KINDS, ClusterError, connect, job_script, validate
+from .batch import JobState, job_states
+from .factory import (
+    KINDS,
+    ClusterError,
+    WorkerStartError,
+    cluster_info,
+    connect,
+    job_script,
+    jobs_table,
+    lifetime_args,
+    validate,
+)
 
-__all__ = ["KINDS", "ClusterError", "connect", "job_script", "validate"]
+__all__ = [
+    "KINDS",
+    "ClusterError",
+    "JobState",
+    "WorkerStartError",
+    "cluster_info",
+    "connect",
+    "job_script",
+    "job_states",
+    "jobs_table",
+    "lifetime_args",
+    "validate",
+]
