@@ -52,6 +52,7 @@ __all__ = [
     "calibrated_bands",
     "densities_on_nodes",
     "dispersion_D",
+    "gauss_legendre",
     "half_period_nodes",
     "plane_wave_energies",
 ]
@@ -277,9 +278,18 @@ def bloch_wavefunction(geo: KPGeometry, E: float, k_sign: int, z: np.ndarray) ->
     return psi / math.sqrt(norm)
 
 
+@lru_cache(maxsize=32)
+def gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Legendre nodes and weights on [−1, 1] (cached, read-only)."""
+    x, w = np.polynomial.legendre.leggauss(n)
+    x.flags.writeable = False
+    w.flags.writeable = False
+    return x, w
+
+
 def half_period_nodes(geo: KPGeometry, n_per_piece: int) -> tuple[np.ndarray, np.ndarray]:
     """Gauss–Legendre nodes and weights on [0, L/2] ∪ [L/2, d/2]."""
-    x, w = np.polynomial.legendre.leggauss(n_per_piece)
+    x, w = gauss_legendre(n_per_piece)
     pieces = ((0.0, 0.5 * geo.L), (0.5 * geo.L, 0.5 * geo.d))
     nodes = np.concatenate([0.5 * (b - a) * x + 0.5 * (b + a) for a, b in pieces])
     weights = np.concatenate([0.5 * (b - a) * w for a, b in pieces])
@@ -372,7 +382,7 @@ def build_band_structure(geo: KPGeometry, n_bands: int) -> BandStructure:
     e0, epi = band_edges(geo, n_bands + 1)
     zn, zw = half_period_nodes(geo, Z_ORDER)
     scale = np.sqrt(2.0 * geo.d * zw)
-    x, _ = np.polynomial.legendre.leggauss(128)  # interior k: no band touching at V_b = 0
+    x, _ = gauss_legendre(128)  # interior k: no band touching at V_b = 0
     k = 0.5 * (math.pi / geo.d) * (x + 1.0)
     rows = []
     for n in range(1, n_bands + 1):

@@ -79,7 +79,16 @@ from ._lifshitz_gap import (
     solve_zero_temperature,
 )
 
-__all__ = ["CASES", "KERNELS", "K_B_MEV_PER_K", "multigap_lifshitz_kernel", "solve_point"]
+__all__ = [
+    "CASES",
+    "KERNELS",
+    "K_B_MEV_PER_K",
+    "coupling_matrix",
+    "multigap_lifshitz_kernel",
+    "point_model",
+    "solve_point",
+    "tc_kelvin",
+]
 
 #: Boltzmann constant in meV/K (CODATA 2018, exact).
 K_B_MEV_PER_K = 8.617333262e-2
@@ -117,7 +126,7 @@ PARAMETERS = (
               default=0.1, bounds=(0.0, 1.0)),
     Parameter("n_bands", "1", "number of subbands kept (fixed, not swept; the 3rd is the Lifshitz band)",
               default=3, bounds=(3, 6), integer=True),
-    Parameter("kz_order", "1", "Gauss–Legendre nodes per k_z panel (k-grid size)", default=8,
+    Parameter("kz_order", "1", "Gauss–Legendre nodes per k_z panel (k-grid size)", default=12,
               bounds=(4, 32), integer=True),
     Parameter("kx_order", "1", "Gauss–Legendre nodes per k_x panel (k-grid size)", default=12,
               bounds=(4, 32), integer=True),
@@ -217,6 +226,44 @@ def coupling_matrix(n_bands: int, g: float, g_low: float, g_inter: float) -> np.
     return G
 
 
+def point_model(
+    eta: float = 1.0,
+    g: float = 0.4,
+    case: str = "A",
+    delta_E_meV: float = 274.0,
+    omega0_meV: float = 330.0,
+    L_nm: float = 0.85,
+    W_nm: float = 0.55,
+    mass_x: float = 1.0,
+    mass_z: float = 1.0,
+    g_low: float = 0.1,
+    g_inter: float = 0.1,
+    n_bands: int = 3,
+    kz_order: int = 12,
+    kx_order: int = 12,
+    tc_floor_K: float = 1e-4,
+    **_: Any,
+) -> tuple[Model, float]:
+    """The pairing model of one point and its normal-state μ₀ (eV); same arguments as
+    :func:`solve_point` (extra keyword arguments are ignored)."""
+    dE_meV, w0_meV = case_values(str(case), delta_E_meV, omega0_meV)
+    bands = calibrated_bands(float(L_nm), float(W_nm), float(mass_z), dE_meV * 1e-3, int(n_bands))
+    omega = w0_meV * 1e-3 * math.sqrt(1.0 - 2.0 * float(g))
+    mu0 = bands.E_L + float(eta) * dE_meV * 1e-3
+    T_floor = float(tc_floor_K) * K_B_MEV_PER_K * 1e-3
+    G = coupling_matrix(int(n_bands), g, g_low, g_inter)
+    c_x = HBAR2_2ME_EV_NM2 / float(mass_x)
+    model = Model(bands, G, omega, c_x, 0.5 * T_floor, kz_order=int(kz_order), kx_order=int(kx_order))
+    return model, mu0
+
+
+def tc_kelvin(**kwargs: Any) -> float:
+    """T_c (K) of one point (same arguments as :func:`solve_point`), without gaps or isotope."""
+    model, mu0 = point_model(**kwargs)
+    T_floor = 2.0 * model.s_min
+    return critical_temperature(model, build_mesh(model, mu0), T_floor).Tc * 1e3 / K_B_MEV_PER_K
+
+
 def solve_point(
     eta: float = 1.0,
     g: float = 0.4,
@@ -230,7 +277,7 @@ def solve_point(
     g_low: float = 0.1,
     g_inter: float = 0.1,
     n_bands: int = 3,
-    kz_order: int = 8,
+    kz_order: int = 12,
     kx_order: int = 12,
     tc_floor_K: float = 1e-4,
     isotope_step: float = 0.01,
@@ -238,12 +285,12 @@ def solve_point(
     """All outputs of one point (see the module docstring); never raises for physics failures."""
     n_bands = int(n_bands)
     nan_bands = np.full(n_bands, np.nan)
-    dE_meV, w0_meV = case_values(str(case), delta_E_meV, omega0_meV)
-    bands = calibrated_bands(float(L_nm), float(W_nm), float(mass_z), dE_meV * 1e-3, n_bands)
-    dE = dE_meV * 1e-3
-    omega = w0_meV * 1e-3 * math.sqrt(1.0 - 2.0 * float(g))
-    mu0 = bands.E_L + float(eta) * dE
-    T_floor = float(tc_floor_K) * K_B_MEV_PER_K * 1e-3
+    model, mu0 = point_model(
+        eta, g, case, delta_E_meV, omega0_meV, L_nm, W_nm, mass_x, mass_z, g_low, g_inter, n_bands, kz_order,
+        kx_order, tc_floor_K,
+    )
+    bands, omega = model.bands, model.omega
+    T_floor = 2.0 * model.s_min
     out: dict[str, Any] = {
         "Tc_K": np.nan,
         "Tc_meV": np.nan,
@@ -270,9 +317,6 @@ def solve_point(
             f"μ₀ + ω̃₀ = {(mu0 + omega) * 1e3:.1f} meV: increase n_bands"
         )
         return out
-    G = coupling_matrix(n_bands, g, g_low, g_inter)
-    c_x = HBAR2_2ME_EV_NM2 / float(mass_x)
-    model = Model(bands, G, omega, c_x, 0.5 * T_floor, kz_order=int(kz_order), kx_order=int(kx_order))
     try:
         mesh = build_mesh(model, mu0)
         out["n_kz"] = mesh.size
