@@ -443,6 +443,7 @@ class GapSolution:
     mesh: Mesh  # mesh at mu
     iterations: int
     residual: float  # relative change of Ψ in the last sweep
+    converged: bool
 
 
 def _gap_chis(model: Model, mesh: Mesh, Psi: np.ndarray) -> list[np.ndarray]:
@@ -471,7 +472,8 @@ def solve_zero_temperature(
     Ψ' = v ⟨v,Ψ⟩/⟨v,v⟩ · exp((λ − 1)/c) with c ≈ −dλ/d ln Δ = 1/ln(2ω̃₀/Δ) (the BCS value),
     and μ' = μ − [ρ(μ, Δ) − ρ_N(μ0)]/N(μ) (Newton with the normal density of states) unless
     ``fixed_density`` is False. The solution has λ = 1, Ψ' = Ψ, μ' = μ. Stops when the
-    relative change of Ψ and |λ − 1| are < tol and |μ' − μ| < tol × (largest gap).
+    relative change of Ψ and |λ − 1| are < tol and |μ' − μ| < tol × (largest gap) (or its
+    round-off, 8 ε |μ|).
     """
     extra = (mu0,)
     Psi = np.array(Psi0, dtype=float)
@@ -483,6 +485,7 @@ def solve_zero_temperature(
     xs: list[np.ndarray] = []
     gs: list[np.ndarray] = []
     residual = math.inf
+    converged = False
     it = 0
     for it in range(1, max_iter + 1):
         if mesh.mu != mu:
@@ -496,13 +499,16 @@ def solve_zero_temperature(
         if fixed_density:
             new_mu = mu - density_change(model, mesh, Psi, mu0) / _total_dos(model, mesh)
         residual = float(np.max(np.abs(new - Psi)) / np.max(np.abs(Psi)))
-        if max(residual, abs(lam - 1.0)) < tol and abs(new_mu - mu) < tol * gap_scale:
+        # μ cannot be resolved below its round-off, which tiny gaps (T_c ~ mK) go under.
+        mu_tol = max(tol * gap_scale, 8.0 * np.finfo(float).eps * abs(mu))
+        if max(residual, abs(lam - 1.0)) < tol and abs(new_mu - mu) < mu_tol:
             Psi, mu = new, new_mu
+            converged = True
             break
-        # Anderson mixing on x = (Ψ, μ); μ − μ0 is measured in units of the gap scale so
-        # that both parts weigh alike in the least-squares step.
-        x = np.append(Psi.ravel(), (mu - mu0) / unit)
-        g = np.append(new.ravel(), (new_mu - mu0) / unit)
+        # Anderson mixing on x = (Ψ, μ − μ0), both in units of the starting gap scale so
+        # that they weigh alike in the least-squares step.
+        x = np.append(Psi.ravel(), mu - mu0) / unit
+        g = np.append(new.ravel(), new_mu - mu0) / unit
         xs.append(x)
         gs.append(g)
         if len(xs) > depth + 1:
@@ -520,11 +526,11 @@ def solve_zero_temperature(
                 nxt = cand
             else:
                 xs, gs = xs[-1:], gs[-1:]
-        Psi = nxt[:-1].reshape(shape)
+        Psi = nxt[:-1].reshape(shape) * unit
         mu = mu0 + float(nxt[-1]) * unit
     if mesh.mu != mu:
         mesh = build_mesh(model, mu, extra)
-    return GapSolution(Psi=Psi, mu=mu, mesh=mesh, iterations=it, residual=residual)
+    return GapSolution(Psi=Psi, mu=mu, mesh=mesh, iterations=it, residual=residual, converged=converged)
 
 
 def fermi_surface_gaps(model: Model, mesh: Mesh, Psi: np.ndarray) -> np.ndarray:

@@ -100,8 +100,6 @@ CASES: dict[str, tuple[float, float]] = {"A": (274.0, 330.0), "B": (145.0, 225.0
 LIFSHITZ_BAND = 3
 #: Relative tolerance of the T = 0 self-consistency (gap vector and μ).
 _GAP_TOL = 1e-10
-#: A point whose T = 0 iteration ends with a larger relative change is "not converged".
-_GAP_ACCEPT = 1e-7
 
 _DEFAULTS = {"delta_E_meV": 274.0, "omega0_meV": 330.0}
 
@@ -343,9 +341,12 @@ def solve_point(
     out["mu_shift_meV"] = (sol.mu - mu0) * 1e3
     out["gap_iterations"] = sol.iterations
     out["gap_residual"] = sol.residual
-    if sol.residual > _GAP_ACCEPT:
+    if not sol.converged:
         out["status"] = Status.NOT_CONVERGED
-        out["message"] = f"T = 0 gap iteration stopped after {sol.iterations} sweeps at relative change {sol.residual:.2e}"
+        out["message"] = (
+            f"T = 0 gap/density iteration not converged after {sol.iterations} sweeps "
+            f"(last relative change {sol.residual:.2e})"
+        )
     else:
         out["status"] = Status.OK
     return out
