@@ -45,6 +45,7 @@ __all__ = [
     "KINDS",
     "ClusterError",
     "WorkerStartError",
+    "capacity",
     "cluster_info",
     "connect",
     "job_script",
@@ -511,6 +512,8 @@ def connect(kind: str = "local", options: Mapping[str, Any] | None = None) -> It
     cluster = _jobqueue_cluster(kind, options)
     try:
         minimum, maximum = _job_range(options)
+        job = cluster._dummy_job
+        cluster.pairsweep_max_threads = max(maximum, 1) * job.worker_processes * job.worker_process_threads
         # Always adaptive, even for a fixed count: the adaptive loop is what replaces a job
         # that ended (walltime, scancel, node failure). Start with at least one job so the
         # start-up check has something to watch, then allow scaling to zero if asked.
@@ -525,6 +528,19 @@ def connect(kind: str = "local", options: Mapping[str, Any] | None = None) -> It
             yield client
     finally:
         cluster.close()
+
+
+def capacity(client: Client) -> int:
+    """Worker threads the client's cluster can reach: for an adaptive batch cluster its
+    maximum (``maximum_jobs`` x threads per job), otherwise the threads connected now.
+
+    The engine sizes its in-flight window from this. Sized from the connected threads
+    alone, an adaptive cluster that starts with one job would only ever see a few queued
+    blocks, and dask's adaptive target (queued seconds / 5 s) would never ask for more jobs.
+    """
+    connected = sum(w["nthreads"] for w in client.scheduler_info(n_workers=-1)["workers"].values())
+    maximum = getattr(getattr(client, "cluster", None), "pairsweep_max_threads", None)
+    return max(1, connected, maximum or 0)
 
 
 def cluster_info(client: Client) -> dict[str, Any]:

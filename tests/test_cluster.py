@@ -14,7 +14,7 @@ from typing import Any
 import dask
 import pytest
 
-from pairsweep.cluster import ClusterError, WorkerStartError, cluster_info, job_script, jobs_table, validate
+from pairsweep.cluster import ClusterError, WorkerStartError, capacity, cluster_info, job_script, jobs_table, validate
 from pairsweep.cluster import batch, factory
 from pairsweep.cluster.factory import _walltime_seconds, lifetime_args
 
@@ -356,3 +356,4 @@ def test_unreachable_batch_system_still_times_out(monkeypatch: pytest.MonkeyPatc
 def test_cluster_info_of_a_local_cluster(client: Any) -> None:
     info = cluster_info(client)
     assert info["kind"] == "local" and info["scheduler"].startswith("tcp://")
+    assert capacity(client) == 2  # conftest's LocalCluster: 2 workers x 1 thread

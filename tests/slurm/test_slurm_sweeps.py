@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from pairsweep.cluster import WorkerStartError, cluster_info, connect, jobs_table
+from pairsweep.cluster import WorkerStartError, capacity, cluster_info, connect, jobs_table
 from pairsweep.kernels import Status
 from pairsweep.storage import ledger
 from pairsweep.storage.layout import STATE_DIR, read_root_attrs
@@ -181,6 +181,7 @@ def test_scancel_of_a_worker_job_mid_sweep_loses_nothing(tmp_path: Path, slurm_o
         with connect("slurm", slurm_options(jobs=2)) as client:
             thread, result = _run_in_thread(sweep, client)
             _wait(lambda: len(client.scheduler_info(n_workers=-1)["workers"]) == 2, 60, "two workers")
+            assert capacity(client) == 2
             info = cluster_info(client)
             table = jobs_table(info)
             assert info["job_name"] in table and "RUNNING" in table
