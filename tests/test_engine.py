@@ -171,17 +171,19 @@ def test_runs_on_an_existing_scheduler_address(tmp_path, client):
 
 
 @pytest.mark.slow
-def test_a_block_that_kills_its_worker_is_reported_and_the_rest_completes(tmp_path, client):
+def test_a_block_that_kills_its_worker_is_reported_and_the_rest_completes(tmp_path):
+    from distributed import Client, LocalCluster
+
     sweep = make(tmp_path, kernel="engine_kernels:CRASHING", axes={"x": [1.0, 2.0, 3.0, 4.0], "y": Y},
                  chunks={"x": 1, "y": 15})
-    first = run_sweep(sweep, client=client, progress=False)
-    client.wait_for_workers(2, timeout=60)
-    assert 2 in first.block_errors and "KilledWorker" in first.block_errors[2]
-    assert not first.complete
-    # A healthy block queued on a dying worker can be lost with it; it is reported too, and
-    # the next run computes it. Only the block that really kills workers stays undone.
-    second = run_sweep(sweep, client=client, progress=False)
-    client.wait_for_workers(2, timeout=60)
+    # Its own cluster: this test kills workers, which must not disturb the shared one.
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster, Client(cluster) as own:
+        first = run_sweep(sweep, client=own, progress=False)
+        assert 2 in first.block_errors and "KilledWorker" in first.block_errors[2]
+        assert not first.complete
+        # A healthy block queued on a dying worker can be lost with it; it is reported too,
+        # and the next run computes it. Only the block that kills workers stays undone.
+        second = run_sweep(sweep, client=own, progress=False)
     assert list(second.block_errors) == [2]
     status = open_result(tmp_path / "r.zarr")["status"].values
     assert np.all(status[[0, 1, 3]] == Status.OK) and np.all(status[2] == Status.NOT_COMPUTED)
