@@ -549,8 +549,10 @@ def solve_point(model: Model, T: float, static: bool = False, ells: tuple[int, .
     tcs = [solve_tc(scout, il, TC_FLOOR) for il in range(len(ells))]
     positive = [r.Tc for r in tcs if r.Tc > 0 and math.isfinite(r.Tc)]
     main_spec = _main_spec(min(positive) if positive else TC_FLOOR)
-    grids = [build(model, main_spec, static, ells), None]
-    grids[1] = build(model, _refine_spec(main_spec), static, ells)
+    if positive:
+        grids = [build(model, main_spec, static, ells), build(model, _refine_spec(main_spec), static, ells)]
+    else:
+        grids = []  # every channel is below the floor (or failed): nothing to refine
     results: list[ChannelResult] = []
     for il in range(len(ells)):
         r0 = tcs[il]
@@ -591,5 +593,8 @@ def solve_point(model: Model, T: float, static: bool = False, ells: tuple[int, .
         if not msg and not ok:
             msg = f"grid refinement changes Δ by {d_gap:.1e} and T_c by {d_tc:.1e} (tolerance {REFINE_RTOL:g})"
         results.append(ChannelResult(gap_c, tc_c, it_c, res_c, d_gap, d_tc, ok, msg))
-    info = {"n_nodes": grids[1].k.size, "d_min": grids[1].spec.d_min, "n_nodes_main": grids[0].k.size}
+    if grids:
+        info = {"n_nodes": grids[1].k.size, "d_min": grids[1].spec.d_min, "n_nodes_main": grids[0].k.size}
+    else:
+        info = {"n_nodes": scout.k.size, "d_min": scout.spec.d_min, "n_nodes_main": scout.k.size}
     return results, info

@@ -241,6 +241,34 @@ couplings_kernel = Kernel(
 
 
 
+#: Largest α_s + α_d the gap kernel accepts (α = g̃_F² m_F n/(2π² m n_F) per mode).
+_ALPHA_MAX = 1.0
+
+
+def check_gap_inputs(params: Mapping[str, np.ndarray]) -> None:
+    """Miscibility (as :func:`check_inputs`) and a bounded coupling α_s + α_d ≤ 1.
+
+    α fixes the strength of the induced attraction in units of the Fermi energy (near the
+    spinodal Δ_0 grows roughly as α²); at α = 1 the gap is already ≳ ε_F, beyond which the
+    fixed-μ BCS mean field is meaningless and Newton/T_c searches stop converging.
+    """
+    check_inputs(params)
+    get = lambda name, default: np.asarray(params.get(name, default), dtype=float)  # noqa: E731
+    g_f, g_fp = get("g_F", 2.0), get("g_F_plus", 0.0)
+    dr, mr = get("density_ratio", 1.0), get("mass_ratio", 1.0)
+    g_f, g_fp, dr, mr = np.broadcast_arrays(g_f, g_fp, dr, mr)
+    alpha = (g_f**2 + g_fp**2) * dr / (2.0 * math.pi**2 * mr)
+    bad = alpha > _ALPHA_MAX
+    if np.any(bad):
+        i = np.flatnonzero(bad.ravel())[0]
+        raise KernelInputError(
+            f"g_F: α = (g_F² + g_F_plus²)·density_ratio/(2π²·mass_ratio) = {alpha.ravel()[i]:.3g} "
+            f"(g_F = {g_f.ravel()[i]:g}, g_F_plus = {g_fp.ravel()[i]:g}, density_ratio = {dr.ravel()[i]:g}, "
+            f"mass_ratio = {mr.ravel()[i]:g}) is too strong for the BCS gap equation at μ = ε_F; "
+            f"allowed: α <= {_ALPHA_MAX:g}"
+        )
+
+
 def _gap_parameters() -> tuple[Parameter, ...]:
     common = {p.name: p for p in _common_parameters()}
     # BCS mean field at fixed μ = ε_F: keep the couplings where Δ and T_c stay ≲ ε_F.
@@ -365,7 +393,7 @@ gap_kernel = Kernel(
     solve_block=solve_gap_block,
     solve_point=solve_gap_point,
     extra_coords={"ell": np.asarray(ELLS)},
-    check_inputs=check_inputs,
+    check_inputs=check_gap_inputs,
     seconds_per_point=0.5,
     doc=__doc__ or "",
 )

@@ -214,6 +214,12 @@ def test_inputs_outside_the_miscible_bec_are_rejected() -> None:
     with pytest.raises(KernelInputError, match=r"^delta_g"):
         KERNEL.check_inputs({"delta_g": np.array([0.05, 0.3]), "g": np.array(0.1)})
     assert KERNEL.parameter_map["T"].bounds == (0.0, 2.0)
+    # α = g̃_F² (n/n_F)/(2π² m/m_F) ≤ 1: 4²·2/(2π²) = 1.62 is refused, the default 0.20 passes.
+    with pytest.raises(KernelInputError, match=r"^g_F: α"):
+        KERNEL.check_inputs({"delta_g": np.array([1e-3]), "g": np.array(0.1), "g_F": np.array([2.0, 4.0]),
+                             "g_F_plus": np.array(0.0), "density_ratio": np.array(2.0), "mass_ratio": np.array(1.0)})
+    KERNEL.check_inputs({"delta_g": np.array([1e-3]), "g": np.array(0.1), "g_F": np.array([2.0]),
+                         "g_F_plus": np.array(0.0), "density_ratio": np.array(1.0), "mass_ratio": np.array(1.0)})
 
 
 @pytest.mark.slow
@@ -225,11 +231,11 @@ def test_example_spec_runs_through_the_engine_with_a_monotone_trend(tmp_path, cl
     spec = load_spec(REPO / "examples" / "spinor_bec_tc.toml")
     assert spec.kernel == "spinor_bec" and spec.fixed["T"] == 0.0
     axes = {a.name: a for a in spec.axis_list()}
-    # Every fourth δg̃ of the example (1e-4 … 1e-1) at two of its couplings: 8 points.
-    small = [Axis("delta_g", axes["delta_g"].values[::4]), Axis("g_F", (axes["g_F"].values[0], axes["g_F"].values[-1]))]
-    sweep = dataclasses.replace(spec, store=tmp_path / "tc.zarr", axes=small, chunks={"delta_g": 2, "g_F": 1})
+    # Every sixth δg̃ of the example (1e-4, 3e-3, 1e-1) at its two strongest couplings: 6 points.
+    small = [Axis("delta_g", axes["delta_g"].values[::6]), Axis("g_F", axes["g_F"].values[-2:])]
+    sweep = dataclasses.replace(spec, store=tmp_path / "tc.zarr", axes=small, chunks={"delta_g": 3, "g_F": 1})
     report = run_sweep(sweep, client=client, progress=False)
-    assert report.complete and report.ok == 8
+    assert report.complete and report.ok == 6
 
     ds = xr.open_zarr(tmp_path / "tc.zarr")
     assert np.all(ds["status"].values == Status.OK)
