@@ -57,7 +57,7 @@ N_F = 1.0 / (2.0 * math.pi)
 
 # Below this |h|/d the divided difference is computed by quadrature of g' (see module doc).
 _DD_SWITCH = 0.05
-_GL4_X, _GL4_W = np.polynomial.legendre.leggauss(6)
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(6)
 
 
 @dataclass(frozen=True)
@@ -248,7 +248,7 @@ def mode_moments(
     if np.any(small):
         ks, kps, cs, hs = k[small], kp[small], c[small], h[small]
         acc = 0.0
-        for t, wt in zip(_GL4_X, _GL4_W):
+        for t, wt in zip(_GL_X, _GL_W):
             acc = acc + 0.5 * wt * _g_and_gprime(cs + hs * t, ks, kps, ells, deriv=True)
         out[small] = acc
     return out.real

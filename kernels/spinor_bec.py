@@ -49,6 +49,27 @@ Units and conventions (physics.md unless marked *choice*)
   Bose–Fermi mixture is mechanically stable only where it is < 1. The seed's regime near
   the spinodal has it ≫ 1 (the seed treats its parameters as renormalised quasiparticle
   values); it is reported, not enforced.
+- *choice*: ``spinor_bec`` accepts α_s + α_d = (g̃_F² + g̃_F+²)(n/n_F)/(2π² m/m_F) ≤ 1
+  (Δ_0 ≈ 1.2 ε_F at α = 0.8 near the spinodal); beyond it the fixed-μ BCS mean field is
+  meaningless and its searches fail. Δ ≳ 0.3 ε_F should be read with that caveat anyway.
+- Seed Eq. 6 as written (physics.md): its q → 0 static limit is −g_F²/δg, half the
+  thermodynamic induced interaction −2g_F²/δg (second-order exchange, −2|M|²/ω). Doubling
+  it is equivalent to g̃_F → √2 g̃_F.
+
+Solver and accuracy (``spinor_bec``)
+------------------------------------
+Nyström discretisation of the radial equation with product integration (details in
+:mod:`._spinor_bec_gap`). Every point is solved on a scout grid (brackets T_c,ℓ and gives
+start vectors), a main grid graded to 0.1 × min T_c,ℓ, and a check grid refining every knob;
+the check grid's values are returned, the relative change from the main grid is reported
+(``refine_diff_*``) and must stay below ``tolerance`` = 1e-6 for status ok (typically
+1e-9 to 5e-8). About 0.2–0.7 s per point on one core (``bench/spinor_bec_points.py``).
+
+What the solution shows (δg̃ = 1e-3, g̃_F = 2, n = n_F, m = m_F): λ_0 = −16.1 but
+Δ_0 = 0.137 ε_F, T_c,0 = 0.070 T_F. Retardation confines the resonant (ξ_s-enhanced)
+forward scattering to |ε_k − ε_k'| ≲ 2mc_s², a window whose weight ∝ ξ_s · c_s² → 0, so Δ_ℓ
+grow monotonically but saturate as δg̃ → 0 (Δ_0 = 0.1443 ε_F at δg̃ = 1e-5) instead of
+following λ_ℓ ∝ δg̃^-1/2; the static interaction gives Δ_0 = 1.55 ε_F at the same point.
 """
 
 from __future__ import annotations
