@@ -32,22 +32,30 @@ de*/db = 2 R_b = 0 (envelope theorem) with
 
     R_b = b [(V + J⊥ + 2μ) − 4t∥⟨v_k² γ_k⟩] − 2t∥⟨f_k Δ_k/E_k⟩,   v_k² = (1 − ξ_k/E_k)/2.
 
-So the ground state is min over b of a concave maximum: the kernel scans e*(b) from the
-BCS side (b → 0, all holes in sc's) to the BEC side (2b² → n_h, all holes in cc's),
-brackets every local minimum by the sign change of R_b, refines each with a bracketed
-root search, and keeps the lowest. At b = 0, Δ_k ≡ 0 and e*(0) is the energy of the sc
-Fermi sea (the β = 0 "BCS-only" branch), evaluated exactly.
+So the ground state is min over b of a concave maximum. :func:`solve_mixd` scans e*(b)
+on a fixed grid from the BEC side (2b² → n_h, all holes in cc's) to the BCS side (b → 0),
+brackets every local minimum (sign change of R_b between smooth neighbours; a dip of the
+values next to a kink), refines each (Brent on R_b or on e*, then Newton on the full
+system B15 + B17 + B19) and keeps the lowest. The β = 0 "BCS-only" branch, the sc Fermi
+sea (Δ_k ≡ 0), competes as an exact stationary point.
+
+Kinks: h is not differentiable where Δ_k = ξ_k = 0 on a mode. In a finite system with a
+degenerate shell at the Fermi level, below β ~ g/(t∥√N) the repulsion cancels the
+recombination field on the shell and the maximum of h sits on such a kink (Δ ≡ 0 on the
+shell, fractional occupations); e* is still well defined there, R_b is not. The scan
+steps over isolated kinks and stops after a run of them at tiny β (there e*(b) is
+monotone), after walking the last interval before the run again on a finer grid.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
-from scipy.optimize import brentq
+from scipy.optimize import brentq, minimize_scalar
 
 __all__ = ["Lattice", "MixdSolution", "k_axis", "make_lattice", "solve_mixd"]
 
@@ -55,11 +63,17 @@ __all__ = ["Lattice", "MixdSolution", "k_axis", "make_lattice", "solve_mixd"]
 V_UNIT = 1.0
 #: Convergence of the inner concave maximisation: |∂h/∂μ| and |∂h/∂C|/g per rung.
 _INNER_TOL = 1e-14
+#: Inner residuals (times L^d) accepted as a smooth, if steep, maximum when _INNER_TOL is
+#: out of reach (tiny Δ_k); a kink leaves residuals of order one mode's weight, 1/L^d.
+_STEEP_TOL = 1e-3
 #: Relative tolerance in b of the outer root search.
 _B_RTOL = 4e-15
-_SCAN_X_BEC_TAIL = 1.0 - np.logspace(-5, -9, 5)
 #: Largest relative residual of B15/B17/B19 accepted as converged.
 _RESIDUAL_OK = 1e-10
+#: Consecutive kink points after which the scan towards β → 0 stops, once the cc fraction
+#: is below _KINK_STOP_X (isolated kinks at larger β are stepped over).
+_KINK_RUN = 3
+_KINK_STOP_X = 1e-2
 #: Joint Newton steps tried before the bracketed nested fallback.
 _JOINT_NEWTON_STEPS = 12
 #: Scan of the cc fraction x = 2b²/n_h, walked from the BEC end (x → 1) towards x → 0:
@@ -68,12 +82,13 @@ _JOINT_NEWTON_STEPS = 12
 _SCAN_X = np.unique(
     np.concatenate(
         [
-            np.logspace(-9, -3, 7),
+            np.logspace(-10, -2.5, 31),
             0.5 * (1.0 - np.cos(np.pi * np.arange(1, 32) / 32)),
             1.0 - np.logspace(-3, -4, 2),
         ]
     )
 )[::-1]
+_SCAN_X_BEC_TAIL = 1.0 - np.logspace(-5, -9, 5)
 
 
 def k_axis(L: int) -> np.ndarray:
@@ -95,8 +110,7 @@ class Lattice:
     eps: float
     kx: np.ndarray  # (L,)
     ky: np.ndarray  # (L,) for d = 2, (1,) = [0] for d = 1
-    cos_a: np.ndarray  # (d, N): cos k_a, flattened in (kx, ky) C order
-    gamma: np.ndarray  # (N,)
+    gamma: np.ndarray  # (N,) γ_k, flattened in (kx, ky) C order
     form: np.ndarray  # (N,): recombination form factor f_k
 
     @property
@@ -109,20 +123,19 @@ def make_lattice(L: int, d: int, eps: float = 0.0) -> Lattice:
     kx = k_axis(L)
     if d == 1:
         ky = np.zeros(1)
-        cos_a = np.cos(kx)[None, :]
-        gamma = cos_a[0].copy()
+        gamma = np.cos(kx)
         form = gamma.copy()
     elif d == 2:
         ky = kx.copy()
         ckx, cky = np.meshgrid(np.cos(kx), np.cos(ky), indexing="ij")
-        cos_a = np.stack([ckx.ravel(), cky.ravel()])
-        gamma = cos_a[0] + cos_a[1]
+        ckx, cky = ckx.ravel(), cky.ravel()
+        gamma = ckx + cky
         # Four diagonal neighbours give Σ e^{ik·δ} = 4 cos kx cos ky against 2γ_k for the
         # four nearest ones, hence the relative weight 2ε.
-        form = gamma + 2.0 * eps * cos_a[0] * cos_a[1]
+        form = gamma + 2.0 * eps * ckx * cky
     else:
         raise ValueError(f"d must be 1 or 2, got {d}")
-    return Lattice(L=L, d=d, eps=float(eps), kx=kx, ky=ky, cos_a=cos_a, gamma=gamma, form=form)
+    return Lattice(L=L, d=d, eps=float(eps), kx=kx, ky=ky, gamma=gamma, form=form)
 
 
 @dataclass
@@ -228,6 +241,16 @@ class _Moments:
     def __init__(self, values: tuple[float, ...]) -> None:
         (self.n_sc, self.gs, self.xe, self.v2g, self.sf, self.dd, self.gxd, self.ggxx,
          self.e_min) = values
+
+
+class _ScanPoint(NamedTuple):
+    b: float
+    e: float  # e*(b) per rung
+    r_b: float  # R_b = e*'(b)/2 (meaningful where ok)
+    mu: float
+    C: float
+    ok: bool  # inner solve smooth (not at a kink)
+    x: float  # cc fraction 2b²/n_h
 
 
 class _Model:
@@ -412,10 +435,15 @@ class _Model:
             return m.n_sc + 2.0 * b * b - self.n_h, curv, (C, m, ok_c)
 
         with np.errstate(all="ignore"):
-            mu, (C, m, ok_c), ok = _bracketed_newton(
+            mu, (C, m, _), _ = _bracketed_newton(
                 func, mu0, -np.inf, np.inf, _INNER_TOL, rel_width=1e-10
             )
-        return mu, C, m, ok and ok_c
+        # Where Δ_k is tiny, φ' is so steep that μ cannot be pinned to _INNER_TOL; a
+        # residual far below one mode's weight 1/N is still a smooth maximum. A kink leaves
+        # a jump of the number residual of order (shell degeneracy)/N.
+        tol = _STEEP_TOL / self.lat.n_sites
+        ok = abs(m.n_sc + 2.0 * b * b - self.n_h) <= tol and abs(m.gs - self.lat.d * C) <= tol
+        return mu, C, m, ok
 
 
 @dataclass
@@ -477,14 +505,8 @@ def solve_mixd(J: float, t: float, n_h: float, lat: Lattice) -> MixdSolution:
     -----
     e*(b) is scanned on the fixed grid ``_SCAN_X`` of cc fractions x = 2b²/n_h (the same
     for every point, so a result never depends on other points), from the BEC end down,
-    warm-starting each inner solve from the previous b. Every sign change of
-    R_b = e*'(b)/2 from − (smaller b) to + brackets a local minimum, refined by Brent's
-    method on R_b. The walk stops at the first b where the inner solve meets a kink: in a
-    finite system with a degenerate shell at the Fermi level, below a threshold
-    β ~ g/(t∥√N) the repulsion V_kk' cancels the recombination field and Δ_k ≡ 0; there
-    e*(b) is a parabola in b with no interior minimum, so the only minimum it can hold is
-    b = 0, the sc Fermi sea, which is always a candidate (it is an exact stationary point
-    of B9 for even N_h). The lowest candidate wins.
+    warm-starting each inner solve from the previous smooth point; see the module
+    docstring for how minima are bracketed and refined, and how kinks are handled.
     """
     model = _Model(lat, J, t, n_h)
     N = lat.n_sites
@@ -496,58 +518,89 @@ def solve_mixd(J: float, t: float, n_h: float, lat: Lattice) -> MixdSolution:
         xi0 = 4.0 * t * b0 * np.sqrt(np.mean(lat.form**2) / (2.0 * n_h * (1.0 - x)))
         return xi0 + t * lat.d - model.j_eff
 
-    def walk(xs: np.ndarray, mu: float, C: float) -> list[tuple[float, float, float, float, float]]:
-        """(b, e*, R_b, μ, C) along xs (decreasing), until the inner solve meets a kink."""
-        out = []
+    def walk(xs: np.ndarray, mu: float, C: float, depth: int = 0) -> list[_ScanPoint]:
+        """e*(b) and R_b along xs (decreasing), warm-starting from the last smooth point.
+
+        After ``_KINK_RUN`` kinks in a row below x = ``_KINK_STOP_X`` the walk stops: that
+        is the Δ ≡ 0 region at tiny β, where e*(b) has no interior minimum. Before a kink that follows a smooth
+        point where e* still rises with b (R_b > 0), a minimum may sit between the two: that
+        interval is walked again on a finer geometric grid (twice at most).
+        """
+        out: list[_ScanPoint] = []
+        kinks = 0
         for x in xs:
             b = float(np.sqrt(0.5 * n_h * x))
             mu_b, C_b, m, ok = model.inner(b, mu, C)
-            if not ok:
-                break
-            mu, C = mu_b, C_b
-            out.append((b, model.dual(b, mu, C, m), model.residual_b(b, mu, m), mu, C))
+            point = _ScanPoint(b, model.dual(b, mu_b, C_b, m), model.residual_b(b, mu_b, m),
+                               mu_b, C_b, ok, x)
+            if not ok and kinks == 0 and out and out[-1].r_b > 0.0 and depth < 2:
+                out += walk(np.geomspace(out[-1].x, x, 9)[1:-1], mu, C, depth + 1)
+            out.append(point)
+            if ok:
+                mu, C, kinks = mu_b, C_b, 0
+            else:
+                kinks += 1
+                if kinks >= _KINK_RUN and x < _KINK_STOP_X:
+                    break
         return out
 
     scan = walk(_SCAN_X, bec_start(_SCAN_X[0]), 0.0)
-    if scan and scan[0][2] < 0.0:
+    if scan[0].ok and scan[0].r_b < 0.0:
         # The minimum lies deeper on the BEC side than the scan reaches (very large J⊥).
         scan = walk(_SCAN_X_BEC_TAIL, bec_start(_SCAN_X_BEC_TAIL[-1]), 0.0)[::-1] + scan
-    scan_b = [row[0] for row in scan]
-    scan = [row[1:] for row in scan]
+    scan = scan[::-1]  # increasing b
 
     # (energy per rung, b, μ, C, fields)
     e_normal, mu_normal, f_normal = _normal_state(model)
     candidates: list[tuple[float, float, float, float, _Fields]] = [
         (e_normal, 0.0, mu_normal, 0.0, f_normal)
     ]
-    # b = 0 is a local minimum if e* rises from it: the smallest scanned b has R_b > 0
-    # (or the scan stopped in the Δ ≡ 0 region, where e* rises or falls monotonically
-    # and rises if the first smooth point above it does).
-    n_minima = int(not scan or scan[-1][1] > 0.0)
+    # b = 0 is a local minimum if e* rises from it.
+    n_minima = int(scan[0].e >= e_normal)
+
+    def add(b: float, mu_b: float, C_b: float) -> None:
+        nonlocal n_minima
+        if any(abs(b - c[1]) <= 1e-9 * b for c in candidates):
+            return
+        b, mu_b, C_b, f_b = model.polish(b, mu_b, C_b)
+        candidates.append((model.dual(b, mu_b, C_b, model.moments(b, mu_b, C_b)), b, mu_b, C_b, f_b))
+        n_minima += 1
 
     for i in range(len(scan) - 1):
-        b_hi, b_lo = scan_b[i], scan_b[i + 1]
-        if not (scan[i + 1][1] < 0.0 <= scan[i][1]):
-            continue
-        cache: dict[float, tuple[float, float]] = {}
-        start_mu, start_c = scan[i][2], scan[i][3]
+        lo, hi = scan[i], scan[i + 1]
+        if lo.ok and hi.ok and lo.r_b < 0.0 <= hi.r_b:
+            # A smooth bracket of de*/db = 2R_b: Brent's root search on R_b.
+            cache: dict[float, tuple[float, float]] = {}
 
-        def rb(b: float, start_mu: float = start_mu, start_c: float = start_c) -> float:
-            mu_b, C_b, m_b, _ = model.inner(b, start_mu, start_c)
-            cache[b] = (mu_b, C_b)
-            return model.residual_b(b, mu_b, m_b)
+            def rb(b: float, start: _ScanPoint = hi) -> float:
+                mu_b, C_b, m_b, _ = model.inner(b, start.mu, start.C)
+                cache[b] = (mu_b, C_b)
+                return model.residual_b(b, mu_b, m_b)
 
-        try:
-            b_star = brentq(rb, b_lo, b_hi, xtol=1e-300, rtol=_B_RTOL, maxiter=200)
-        except ValueError:
-            # R_b changed sign between the scan and the re-solve (the inner solution is
-            # not unique here): no smooth minimum to refine in this interval.
+            try:
+                b_star = brentq(rb, lo.b, hi.b, xtol=1e-300, rtol=_B_RTOL, maxiter=200)
+            except ValueError:
+                continue  # R_b not reproduced on re-solve: no smooth minimum here
+            mu_b, C_b = cache[b_star] if b_star in cache else model.inner(b_star, hi.mu, hi.C)[:2]
+            add(b_star, mu_b, C_b)
+    for i in range(1, len(scan) - 1):
+        left, mid, right = scan[i - 1], scan[i], scan[i + 1]
+        # Only where smooth points meet kinks (inside a run of kinks, the Δ ≡ 0 region,
+        # e* is monotone), and only a dip above the ~1e-10 accuracy of e* at a kink.
+        oks = (left.ok, mid.ok, right.ok)
+        dip = min(left.e, right.e) - mid.e
+        if all(oks) or not any(oks) or dip <= 1e-9 * max(1.0, abs(mid.e)):
             continue
-        mu_b, C_b = cache[b_star] if b_star in cache else model.inner(b_star, start_mu, start_c)[:2]
-        b_star, mu_b, C_b, f_b = model.polish(b_star, mu_b, C_b)
-        energy_b = model.dual(b_star, mu_b, C_b, model.moments(b_star, mu_b, C_b))
-        candidates.append((energy_b, b_star, mu_b, C_b, f_b))
-        n_minima += 1
+        # A minimum of the values next to a kink, where R_b is not continuous: bounded
+        # Brent minimisation of e*(b) itself.
+        def energy_at(b: float, start: _ScanPoint = mid) -> float:
+            mu_b, C_b, m_b, _ = model.inner(b, start.mu, start.C)
+            return model.dual(b, mu_b, C_b, m_b)
+
+        found = minimize_scalar(energy_at, bounds=(left.b, right.b), method="bounded",
+                                options={"xatol": 1e-13 * right.b})
+        b_star = float(found.x)
+        add(b_star, *model.inner(b_star, mid.mu, mid.C)[:2])
 
     energy, b, mu, C, f = min(candidates, key=lambda c: c[0])
 

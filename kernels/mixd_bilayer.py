@@ -31,8 +31,9 @@ Units and conventions (physics.md unless marked *choice*)
 - *choice*: β is real and ≥ 0 (B17 gives Im β = 0; the overall sign is a gauge choice that
   flips Δ_k). So the sign of Δ_k is meaningful only relative to other k: ``delta_gamma``
   and ``delta_corner`` are signed in this gauge, ``delta_kstar`` is |Δ_{k*}|.
-- *choice*: N_h must be a positive even integer ≤ L^d (δ ≤ 1 per rung): every component of
-  the ansatz holds an even number of holes (sc singlet pairs and cc's carry two each).
+- *choice*: N_h must be a positive even integer ≤ L^d/2 (δ ≤ 0.5 per rung, the seed's
+  range of validity without Gutzwiller projection, Sec. II): every component of the ansatz
+  holds an even number of holes (sc singlet pairs and cc's carry two each).
   "Integer" is tested with an absolute tolerance of 1e-6 on δ·L^d, so 8/30 written as
   0.26666666666666666 gives N_h = 8.
 - *choice*: Δ_k is even in k (the ansatz pairs k with −k); the sin k_a harmonics of V_kk'
@@ -93,7 +94,7 @@ _PARAMETERS = (
         "V",
         "inter-layer spin exchange J⊥ in units of the rung repulsion V (seed Eq. 1)",
         default=1.0,
-        bounds=(0.05, 10.0),
+        bounds=(0.1, 10.0),
     ),
     Parameter(
         "doping",
@@ -101,14 +102,14 @@ _PARAMETERS = (
         "hole doping δ = N_h/L^d per rung (per site with doping_convention='site'); "
         "δ·L^d must be an even integer",
         default=8 / 30,
-        bounds=(0.0, 1.0),
+        bounds=(0.0, 0.5),
     ),
     Parameter(
         "t_par",
         "V",
         "intra-layer hopping t∥/V (seed Eq. 1; the effective model needs t∥ ≪ J⊥, V)",
         default=0.1,
-        bounds=(0.01, 0.5),
+        bounds=(0.01, 0.3),
     ),
     Parameter("L", "1", "linear size: L rungs (d = 1) or L×L rungs (d = 2), periodic", default=30,
               bounds=(4, MAX_K_POINTS), integer=True),
@@ -192,7 +193,7 @@ def _pair_error(doping: float, L: int, d: int, eps: float, convention: str) -> s
     n_h = _hole_number(doping, L, d, convention)
     n_int = round(n_h)
     allowed = (
-        f"allowed: doping × {per} must be an even integer N_h in [2, L^d] "
+        f"allowed: doping × {per} must be an even integer N_h in [2, L^d/2] "
         f"(tolerance {HOLE_NUMBER_TOL:g}), e.g. doping = 8/30 at L = 30, d = 1"
     )
     where = f"doping = {float(doping)!r} with L = {int(L)}, d = {int(d)}"
@@ -200,7 +201,7 @@ def _pair_error(doping: float, L: int, d: int, eps: float, convention: str) -> s
         return f"doping: {where} gives N_h = {n_h:.9g} holes, not an integer; {allowed}"
     if n_int % 2:
         return f"doping: {where} gives N_h = {n_int}, an odd hole number; {allowed}"
-    if not 2 <= n_int <= n_rungs:
+    if not 2 <= n_int <= n_rungs // 2:
         return f"doping: {where} gives N_h = {n_int}, out of range; {allowed}"
     return None
 
