@@ -65,8 +65,7 @@ B17, B19, recomputed from the per-k arrays, are below 1e-10 and N_h holds to 1e-
 
 Validated region (the parameter bounds): 0.1 ≤ J⊥/V ≤ 10, 0.01 ≤ t∥/V ≤ 0.3, δ ≤ 0.5. There,
 at 660 random points (L ≤ 100 for d = 1, L ≤ 16 for d = 2, ε ∈ {0, 1.5, −1}), a 4×
-denser β scan picks the same
-minimum. Outside it (δ → 1, where gap nodes meet a half-filled sc band, or t∥ ≳ J⊥ with
+denser β scan picks the same minimum. Outside it (δ → 1, where gap nodes meet a half-filled sc band, or t∥ ≳ J⊥ with
 ε ≠ 0) the search found differing or non-stationary (kink) minima at a few points.
 
 Optional Δ_k map
