@@ -45,6 +45,7 @@ __all__ = [
     "HBAR2_2ME_EV_NM2",
     "BandStructure",
     "KPGeometry",
+    "MAX_BARRIER_GROWTH",
     "band_edges",
     "build_band_structure",
     "band_energies",
@@ -120,7 +121,7 @@ def _zeros(f, lo: float, hi: float, count: int, geo: KPGeometry) -> list[float]:
     """The first ``count`` zeros of f on [lo, ∞), scanning upward from ``lo``."""
     found: list[float] = []
     start = lo
-    span = max(8.0, 4.0 * geo.V_b)
+    span = 8.0  # eV per scan chunk (4000 points)
     while len(found) < count:
         grid = np.arange(start, start + span + _SCAN_STEP_EV / 2, _SCAN_STEP_EV)
         vals = f(grid)
@@ -154,7 +155,7 @@ def band_edges(geo: KPGeometry, n_bands: int) -> tuple[np.ndarray, np.ndarray]:
     # means a zero was missed by the scan.
     for n in range(n_bands):
         lower, upper = (e0[n], epi[n]) if n % 2 == 0 else (epi[n], e0[n])
-        if not lower < upper:
+        if lower > upper + 1e-12 * abs(upper):  # equal within round-off: flat band (V_b → ∞)
             raise RuntimeError(f"Kronig-Penney: band {n + 1} edges out of order ({lower}, {upper})")
         if n + 1 < n_bands:
             nxt = e0[n + 1] if n % 2 == 1 else epi[n + 1]
@@ -377,9 +378,26 @@ Z_ORDER = 16
 _BASIS_RTOL = 1e-14
 
 
+#: Largest growth e^{κW/2} of the barrier solution allowed: shooting (ψ, ψ') from the well
+#: centre into the barrier amplifies round-off by this factor (1e6: |ψ|² good to ~1e-10).
+MAX_BARRIER_GROWTH = 1e6
+
+
 def build_band_structure(geo: KPGeometry, n_bands: int) -> BandStructure:
-    """Band edges and the compressed z basis of ``geo`` (deterministic)."""
+    """Band edges and the compressed z basis of ``geo`` (deterministic).
+
+    Raises ValueError for a barrier so opaque (e^{κW/2} > ``MAX_BARRIER_GROWTH`` for the
+    lowest band) that the transfer-matrix wavefunctions would lose their accuracy.
+    """
     e0, epi = band_edges(geo, n_bands + 1)
+    lowest = float(min(e0[0], epi[0]))
+    if lowest < geo.V_b:
+        growth = 0.5 * geo.W * math.sqrt((geo.V_b - lowest) / geo.c_z)
+        if growth > math.log(MAX_BARRIER_GROWTH):
+            raise ValueError(
+                f"barrier too opaque for the transfer-matrix wavefunctions: e^(κW/2) = e^{growth:.1f} "
+                f"> {MAX_BARRIER_GROWTH:g} (V_b = {geo.V_b:g} eV, W = {geo.W:g} nm)"
+            )
     zn, zw = half_period_nodes(geo, Z_ORDER)
     scale = np.sqrt(2.0 * geo.d * zw)
     x, _ = gauss_legendre(128)  # interior k: no band touching at V_b = 0

@@ -283,10 +283,18 @@ def solve_point(
     """All outputs of one point (see the module docstring); never raises for physics failures."""
     n_bands = int(n_bands)
     nan_bands = np.full(n_bands, np.nan)
-    model, mu0 = point_model(
-        eta, g, case, delta_E_meV, omega0_meV, L_nm, W_nm, mass_x, mass_z, g_low, g_inter, n_bands, kz_order,
-        kx_order, tc_floor_K,
-    )
+    try:
+        model, mu0 = point_model(
+            eta, g, case, delta_E_meV, omega0_meV, L_nm, W_nm, mass_x, mass_z, g_low, g_inter, n_bands, kz_order,
+            kx_order, tc_floor_K,
+        )
+    except (RuntimeError, ValueError) as exc:  # no barrier gives ΔE, or too opaque a barrier
+        return {
+            **{o.name: (nan_bands if o.dims else np.nan) for o in OUTPUTS if o.dtype == "float64"},
+            **{o.name: 0 for o in OUTPUTS if o.dtype == "int32"},
+            "status": Status.FAILED,
+            "message": f"band structure: {exc}",
+        }
     bands, omega = model.bands, model.omega
     T_floor = 2.0 * model.s_min
     out: dict[str, Any] = {
