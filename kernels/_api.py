@@ -211,9 +211,11 @@ class Kernel:
         Rough kernel time per point on one core. The engine sizes automatic blocks from it
         (a few seconds of work per block); it never affects results.
     check_inputs
-        Optional cross-parameter validation, called by the engine before any task with every
-        parameter as an array (axes flattened over the whole grid, fixed ones as 0-d). Raises
-        :class:`KernelInputError` naming the field.
+        Optional cross-parameter validation, called by the engine before any task. Each swept
+        parameter arrives as the 1-D array of its axis values (never broadcast over the grid:
+        that would be per-point work for a 10⁸-point sweep), each fixed one as a 0-d array;
+        a check of combinations must form them itself. Raises :class:`KernelInputError`
+        naming the field.
     """
 
     name: str
