@@ -43,6 +43,8 @@ Quadratures
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -247,18 +249,23 @@ def _band_panels(bands: BandStructure, n: int, mu: float, special: list[tuple[fl
     return edges
 
 
-#: Band data on a set of k_z panels, keyed by (geometry, n_bands, band, panel ends, order).
-#: Bands that μ does not cross keep the same panels from point to point, so their
-#: energies and wavefunctions are computed once. The values are pure functions of the key.
-_PANEL_CACHE: dict[tuple, tuple[np.ndarray, ...]] = {}
-_PANEL_CACHE_SIZE = 512
+#: Band data on a set of k_z panels, keyed by (geometry, n_bands, band, panel ends, order),
+#: least recently used evicted first. Bands that μ does not cross keep the same panels from
+#: point to point, so their energies and wavefunctions are computed once per worker. The
+#: values are pure functions of the key, so hits and misses give identical numbers. The
+#: lock makes the bookkeeping safe for Dask worker threads.
+_PANEL_CACHE: OrderedDict[tuple, tuple[np.ndarray, ...]] = OrderedDict()
+_PANEL_CACHE_SIZE = 64
+_PANEL_LOCK = threading.Lock()
 
 
 def _panel_data(bands: BandStructure, n: int, edges: tuple[float, ...], order: int) -> tuple[np.ndarray, ...]:
     key = (bands.geo, bands.n_bands, n, edges, order)
-    hit = _PANEL_CACHE.get(key)
-    if hit is not None:
-        return hit
+    with _PANEL_LOCK:
+        hit = _PANEL_CACHE.get(key)
+        if hit is not None:
+            _PANEL_CACHE.move_to_end(key)
+            return hit
     x, w = gauss_legendre(order)
     e = np.array(edges)
     lo, hi = e[:-1], e[1:]
@@ -269,9 +276,10 @@ def _panel_data(bands: BandStructure, n: int, edges: tuple[float, ...], order: i
     data = (k, W, E, bands.overlap_vectors(E))
     for arr in data:
         arr.flags.writeable = False
-    if len(_PANEL_CACHE) >= _PANEL_CACHE_SIZE:
-        _PANEL_CACHE.pop(next(iter(_PANEL_CACHE)))
-    _PANEL_CACHE[key] = data
+    with _PANEL_LOCK:
+        _PANEL_CACHE[key] = data
+        while len(_PANEL_CACHE) > _PANEL_CACHE_SIZE:
+            _PANEL_CACHE.popitem(last=False)
     return data
 
 

@@ -42,6 +42,19 @@ Physics and units (physics.md unless marked *choice*)
 - T_c below ``tc_floor_K`` is reported as 0 (no root above the floor); α and the gap
   ratios are NaN there and the gaps 0.
 - The gap is even in k_z (s-wave, the Perron vector of the non-negative kernel).
+- *choice*: the third subband is the Lifshitz band whatever ``n_bands``; subbands above the
+  kept ones must lie above μ₀ + ω̃₀ (else the point fails with a message). Because the
+  cutoff is sharp, subbands entirely outside the shell do not change T_c at all.
+- *choice*: energies are measured from the well bottom (V = 0); ΔE is the k_z width
+  |E₃(π/d) − E₃(0)| of the third subband (bottom at k_z = 0).
+
+Results with the defaults (``bench/multigap_lifshitz_points.py --dome``)
+-----------------------------------------------------------------------
+Top of the dome on a 0.01 × 0.01 (η, g) grid: case A 205.0 K at (η, g) = (0.97, 0.42)
+(201.2 K at g = 0.40), case B 271.9 K at (0.94, 0.40); the seed quotes 250 K and 330 K at
+(1, 0.4). Both are ≈ 0.82 of the seed's values; the position agrees. Below the band edge
+T_c falls to the mK range with a minimum (Fano antiresonance) at η ≈ −0.22 (A, 1.1 mK at
+g = 0.4; the seed's Fig. 9 puts it at −0.34) and η ≈ −0.6 (B, 0.47 mK).
 
 Cases
 -----
