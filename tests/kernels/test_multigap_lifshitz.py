@@ -265,6 +265,60 @@ def test_decoupled_bands_and_interband_coupling_only_raises_tc():
         assert abs(tcs[0] * K_B_MEV_PER_K * 1e-3 / decoupled - 1) < 1e-10
 
 
+def _brute_force_lambda(model: lg.Model, mu: float, T: float, panels: int = 60, n_u: int = 8001) -> float:
+    """Largest eigenvalue of seed Eq. 8 by a route sharing only E_n(k) and |ψ|² with the
+    kernel: uniform k_z panels, d·I from a finer z rule (no compression), χ by the
+    trapezoidal rule on a dense k_x grid, power iteration on the full (3·480)² matrix."""
+    geo = model.bands.geo
+    x, w = gauss_legendre(8)
+    edges = np.linspace(0.0, math.pi / geo.d, panels + 1)
+    half = 0.5 * np.diff(edges)
+    k = (half[:, None] * x + (0.5 * (edges[1:] + edges[:-1]))[:, None]).ravel()
+    wk = (half[:, None] * w).ravel() / math.pi
+    zn, zw = half_period_nodes(geo, 30)
+    P, wchi = [], []
+    for n in model.indices:
+        E = model.bands.energies(n, k)
+        P.append(densities_on_nodes(geo, E, zn, zw))
+        chi = np.zeros(len(k))
+        for i, e in enumerate(E - mu):
+            lo, hi = math.sqrt(max(-model.omega - e, 0.0)), math.sqrt(max(model.omega - e, 0.0))
+            if hi > lo:
+                u = np.linspace(lo, hi, n_u)
+                xi = u * u + e
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    f = np.where(np.abs(xi) < 1e-12, 1 / (4 * T), np.tanh(xi / (2 * T)) / (2 * xi))
+                chi[i] = np.trapezoid(f, u)
+        wchi.append(wk * 4 * math.sqrt(model.c_x) * chi)
+    P = np.concatenate(P)
+    nk = len(k)
+    K = np.repeat(np.repeat(model.g, nk, 0), nk, 1) * (2 * geo.d * (P * zw) @ P.T) * np.concatenate(wchi)
+    v, lam = np.ones(len(K)), 0.0
+    for _ in range(500):
+        v2 = K @ v
+        new = np.linalg.norm(v2) / np.linalg.norm(v)
+        v = v2 / np.linalg.norm(v2)
+        if abs(new - lam) < 1e-13 * new:
+            break
+        lam = new
+    return new
+
+
+def test_pairing_eigenvalue_agrees_with_brute_force():
+    """Graded k_z panels + compressed overlaps + sinh-mapped k_x rule + reduced symmetric
+    eigenproblem vs the brute-force route above. At η = 0.5 nothing is singular for the
+    uniform grid; at η = 1 (μ at the top of subband 3, the van Hove point) the uniform grid
+    converges only as O(h), and its error halves as the grid doubles."""
+    model, mu0 = point_model(eta=0.5, g=0.4, case="A")
+    val = lg.lambda_max(model, lg.build_mesh(model, mu0), 0.01)
+    assert abs(val / _brute_force_lambda(model, mu0, 0.01) - 1) < 1e-8
+    model, mu0 = point_model(eta=1.0, g=0.4, case="A")
+    val = lg.lambda_max(model, lg.build_mesh(model, mu0), 0.02)
+    coarse = abs(val / _brute_force_lambda(model, mu0, 0.02) - 1)
+    fine = abs(val / _brute_force_lambda(model, mu0, 0.02, panels=120, n_u=16001) - 1)
+    assert fine < 1e-5 and 1.5 < coarse / fine < 2.5
+
+
 def test_zero_temperature_solution_satisfies_gap_and_density_equations():
     model, mu0 = point_model(eta=0.3, g=0.4, case="B")
     mesh = lg.build_mesh(model, mu0)
@@ -399,6 +453,8 @@ def test_block_outputs_status_and_failure_message():
     np.testing.assert_allclose(out["Tc_meV"][:2], out["Tc_K"][:2] * K_B_MEV_PER_K, rtol=1e-14)
     assert np.all(np.isfinite(out["gap_ratio"][:2])) and np.isfinite(out["isotope_alpha"][1])
     np.testing.assert_allclose(out["fermi_energy_meV"][1, 2], 274.0, rtol=1e-12)  # η = 1: E_F3 = ΔE
+    np.testing.assert_allclose(out["omega_tilde_meV"][:2], [225 * math.sqrt(0.2), 330 * math.sqrt(0.2)], rtol=1e-14)
+    np.testing.assert_allclose(out["V_b_meV"][:2], [3532.2351, 2707.1951], atol=1e-3)
     # T_c below the floor is reported as 0 with NaN ratios (still an ok point).
     deep = solve_point(eta=-1.0, g=0.4, case="B", tc_floor_K=0.01)
     assert deep["status"] == Status.OK and deep["Tc_K"] == 0.0 and np.all(np.isnan(deep["gap_ratio"]))
