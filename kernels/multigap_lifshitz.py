@@ -419,7 +419,7 @@ multigap_lifshitz_kernel = Kernel(
     solve_point=solve_point,
     extra_coords=_extra_coords,
     check_inputs=check_inputs,
-    seconds_per_point=0.6,
+    seconds_per_point=0.15,
     doc=__doc__ or "",
 )
 
