@@ -77,7 +77,7 @@ _PBS_STATES = {"Q": "PENDING", "H": "PENDING", "W": "PENDING", "T": "PENDING", "
 
 
 def parse_qstat_full(text: str) -> dict[str, JobState]:
-    """Parse ``qstat -f -x`` output (``Job Id:`` blocks with ``key = value`` lines)."""
+    """Parse ``qstat -f`` output (``Job Id:`` blocks with ``key = value`` lines)."""
     states: dict[str, JobState] = {}
     job_id, fields = None, {}
 
@@ -117,7 +117,9 @@ def job_states(kind: str, job_ids: Iterable[str]) -> dict[str, JobState] | None:
             return {} if "Invalid job id" in proc.stderr else None
         return parse_squeue(proc.stdout)
     if kind == "pbs":
-        proc = _run(["qstat", "-f", "-x", *ids])
+        # No -x: PBS Pro reads it as "include finished jobs", Torque as "XML output". A
+        # finished job then simply leaves the listing, which the caller treats as ended.
+        proc = _run(["qstat", "-f", *ids])
         if proc is None:
             return None
         return parse_qstat_full(proc.stdout)

@@ -275,7 +275,35 @@ def _job_kwargs(kind: str, options: Mapping[str, Any], job_name: str) -> dict[st
     return kwargs
 
 
+def _import_jobqueue() -> None:
+    """Import dask_jobqueue without letting it replace the process's SIGINT handler.
+
+    ``dask_jobqueue.runner`` calls ``signal.signal(SIGINT, sys.exit)`` at import: outside
+    the main thread (a sweep started from a thread or a notebook's executor) that raises
+    ValueError, and in the main thread it silently changes what Ctrl-C does to the whole
+    program. The handler it would install is only for its runner scripts, not used here.
+    """
+    if "dask_jobqueue" in sys.modules:
+        return
+    import signal
+
+    original = signal.signal
+    keep = signal.getsignal(signal.SIGINT)
+
+    def guarded(signum: int, handler: Any) -> Any:
+        if signum == signal.SIGINT:
+            return keep
+        return original(signum, handler)
+
+    signal.signal = guarded  # type: ignore[assignment]
+    try:
+        import dask_jobqueue  # noqa: F401
+    finally:
+        signal.signal = original
+
+
 def _classes(kind: str) -> tuple[type, type]:
+    _import_jobqueue()
     from dask_jobqueue import PBSCluster, SLURMCluster
     from dask_jobqueue.pbs import PBSJob
     from dask_jobqueue.slurm import SLURMJob
@@ -546,16 +574,26 @@ def capacity(client: Client) -> int:
 def cluster_info(client: Client) -> dict[str, Any]:
     """What the engine records in a run's info so ``pairsweep status`` can show its jobs:
     the cluster kind, the scheduler address, and for batch clusters the job name and the
-    ids of every job submitted so far, replaced ones included (JSON-serialisable)."""
+    ids of every job submitted so far, replaced ones included (JSON-serialisable).
+
+    Never raises (it is called in the engine's ``finally``): what cannot be read is left out.
+    """
     cluster = getattr(client, "cluster", None)
-    info: dict[str, Any] = {"scheduler": client.scheduler.address if client.scheduler else None}
+    info: dict[str, Any] = {}
+    try:
+        info["scheduler"] = client.scheduler.address if client.scheduler else None
+    except Exception:  # noqa: BLE001 - a closed client has no address; not worth failing for
+        info["scheduler"] = None
     if cluster is None:
         info["kind"] = "address"
         return info
     if isinstance(cluster, LocalCluster):
         info["kind"] = "local"
         return info
-    kind = getattr(cluster, "pairsweep_kind", None) or type(cluster).__name__
-    info.update(kind=kind, job_name=cluster._dummy_job.job_name,
-                job_ids=list(getattr(cluster, "submitted_jobs", None) or _job_ids(cluster)))
+    info["kind"] = getattr(cluster, "pairsweep_kind", None) or type(cluster).__name__
+    try:
+        info["job_name"] = cluster._dummy_job.job_name
+        info["job_ids"] = list(getattr(cluster, "submitted_jobs", None) or _job_ids(cluster))
+    except Exception:  # noqa: BLE001
+        pass
     return info

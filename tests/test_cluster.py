@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -357,3 +359,20 @@ def test_cluster_info_of_a_local_cluster(client: Any) -> None:
     info = cluster_info(client)
     assert info["kind"] == "local" and info["scheduler"].startswith("tcp://")
     assert capacity(client) == 2  # conftest's LocalCluster: 2 workers x 1 thread
+
+
+def test_dask_jobqueue_import_keeps_ctrl_c_and_works_off_the_main_thread() -> None:
+    # dask_jobqueue.runner sets a SIGINT handler at import, which raises outside the main
+    # thread; pairsweep imports it lazily, possibly from a thread running the sweep.
+    code = (
+        "import signal, threading\n"
+        "from pairsweep.cluster import job_script\n"
+        "out = {}\n"
+        "t = threading.Thread(target=lambda: out.setdefault('s', job_script('slurm', {'cores': 1, 'memory': '1GiB'})))\n"
+        "t.start(); t.join()\n"
+        "assert '#SBATCH --mem=1G' in out['s'], out\n"
+        "assert signal.getsignal(signal.SIGINT) is signal.default_int_handler\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.stdout.strip() == "ok", proc.stderr[-2000:]
