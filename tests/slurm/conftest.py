@@ -7,7 +7,8 @@ which cancels leftover jobs and stops exactly those daemons by PID.
 It skips, saying why, only where a SLURM cannot be had: not root, or no apt-get to install
 it. With ``CI=true`` those are failures, as is any start that goes wrong: CI must never pass
 by silently not testing SLURM. ``PAIRSWEEP_SLURM=external`` uses the SLURM the environment
-already points at (``sinfo`` must work) and starts nothing.
+already points at (``sinfo`` must work) and starts nothing. ``PAIRSWEEP_SLURM_DIR`` puts
+the cluster's files in that directory instead of a fresh one under /tmp.
 """
 
 from __future__ import annotations
@@ -89,8 +90,13 @@ def slurm() -> Iterator[Slurm]:
         _unavailable("the test SLURM needs Linux")
     if os.geteuid() != 0:
         _unavailable("not root (a private slurmctld/slurmd runs as root; CI runs as root)")
-    # Short path: munged's socket path must fit a sockaddr_un (108 bytes).
-    directory = Path(tempfile.mkdtemp(prefix="pairsweep-slurm-", dir="/tmp"))
+    if os.environ.get("PAIRSWEEP_SLURM_DIR"):
+        # A fixed place, so that a CI script can `.ci/slurm.sh stop` it even if pytest is killed.
+        directory = Path(os.environ["PAIRSWEEP_SLURM_DIR"])
+        directory.mkdir(parents=True, exist_ok=True)
+    else:
+        # Short path: munged's socket path must fit a sockaddr_un (108 bytes).
+        directory = Path(tempfile.mkdtemp(prefix="pairsweep-slurm-", dir="/tmp"))
     started = time.monotonic()
     try:
         proc = subprocess.run(["bash", str(SCRIPT), "start", str(directory)], capture_output=True, text=True,

@@ -336,3 +336,17 @@ def test_status_shows_the_worker_jobs_while_the_sweep_runs(tmp_path: Path, slurm
     runs = read_root_attrs(sweep.store)["pairsweep"]["runs"]
     assert runs[-1]["cluster"]["kind"] == "slurm" and runs[-1]["cluster"]["job_name"] == "pairsweep-status-test"
     assert runs[-1]["cluster"]["job_ids"]
+
+
+def test_job_that_dies_before_its_worker_connects_fails_with_its_log(tmp_path: Path, slurm_options: Any,
+                                                                    deadline: Any) -> None:
+    opts = slurm_options(python="/nonexistent/venv/bin/python", job_name="pairsweep-no-python")
+    started = time.monotonic()
+    with deadline(60, "connect with a broken python"), pytest.raises(WorkerStartError) as info:
+        with connect("slurm", opts):
+            pass
+    assert time.monotonic() - started < 30
+    message = str(info.value)
+    assert message.startswith("cluster: SLURM job ")
+    assert "FAILED (NonZeroExitCode) ended before its Dask worker connected" in message
+    assert "/nonexistent/venv/bin/python: No such file or directory" in message  # the job's own stderr
