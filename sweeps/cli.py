@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from pairsweep.cluster import ClusterError
 from pairsweep.kernels import Kernel, available_kernels, get_kernel
 
 from .spec import ClusterSpec, SpecError, Sweep, load_spec
@@ -83,6 +84,13 @@ def _cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps({"path": str(status.path), **out}, indent=2, default=str))
     else:
         print(status)
+        last = status.runs[-1] if status.runs else None
+        if last and "finished" not in last:  # a run in progress (or killed): show its jobs
+            from pairsweep.cluster import jobs_table
+
+            table = jobs_table(last.get("cluster"))
+            if table:
+                print(table)
     return 0
 
 
@@ -213,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (SpecError, KeyError, FileNotFoundError) as exc:
+    except (SpecError, ClusterError, KeyError, FileNotFoundError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"pairsweep: error: {message}", file=sys.stderr)
         return 2

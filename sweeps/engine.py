@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from distributed import Client, as_completed
 
-from pairsweep.cluster import ClusterError, connect
+from pairsweep.cluster import ClusterError, capacity, cluster_info, connect
 from pairsweep.cluster import validate as validate_cluster
 from pairsweep.kernels import Status
 from pairsweep.storage import ledger
@@ -226,10 +226,6 @@ def _record_run(store: Path, run: dict[str, Any]) -> None:
     update_root_attrs(store, {"pairsweep": {**meta, "runs": runs}})
 
 
-def _total_threads(client: Client) -> int:
-    return max(1, sum(w["nthreads"] for w in client.scheduler_info()["workers"].values()))
-
-
 def run_sweep(
     sweep: Sweep,
     *,
@@ -301,11 +297,13 @@ def _run(rs: ResolvedSweep, client: Client, *, progress: bool, durable: bool) ->
     if report.dashboard and progress:
         print(f"pairsweep: dashboard at {report.dashboard}", file=sys.stderr)
     run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S.%f}-{uuid.uuid4().hex[:6]}"
-    run_info = {"run": run_id, "host": socket.gethostname(), "started": _now()}
+    run_info = {"run": run_id, "host": socket.gethostname(), "started": _now(), "cluster": cluster_info(client)}
     _record_run(store, run_info)
 
     points_done = sum(grid.block_size(b) for b in np.flatnonzero(done)) if done.any() else 0
-    max_in_flight = rs.sweep.max_in_flight or 4 * _total_threads(client)
+    # Sized from what the cluster can reach, not what is connected now: an adaptive batch
+    # cluster only asks for more jobs when enough blocks are queued.
+    max_in_flight = rs.sweep.max_in_flight or 4 * capacity(client)
     todo: Iterator[int] = grid.iter_blocks(skip=done)
     pending = as_completed()
 
@@ -359,6 +357,7 @@ def _run(rs: ResolvedSweep, client: Client, *, progress: bool, durable: bool) ->
         bar.close()
         report.seconds = time.perf_counter() - started
         run_info.update(
+            cluster=cluster_info(client),  # job ids submitted during the run, replacements included
             finished=_now(),
             blocks_computed=report.blocks_computed,
             block_errors=len(report.block_errors),
