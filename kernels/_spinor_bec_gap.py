@@ -10,7 +10,13 @@ the same for cos ℓφ),
     Δ_ℓ(k) = −∫₀^∞ k'dk'/2π  V_ℓ(k, k') Δ_ℓ(k')/(2E(k')) tanh(E(k')/2T),
 
 V_ℓ(k, k') = ∫dθ/2π cos(ℓθ) V_kk' with V of seed Eq. 6 (exact angular moments), E =
-√(ξ² + Δ_ℓ²), ξ = k² − μ (μ = ε_F = 1).
+√(ξ² + Δ_ℓ²), ξ = k² − μ: μ = ε_F = 1 (``number=False``, the default) or, with
+``number=True``, μ solved jointly with Δ_ℓ from the number equation (both spins, 2-D)
+
+    n/n_F = 2π ∫₀^∞ k dk/2π [1 − ξ/E tanh(E/2T)] = 1,
+
+the normal-state μ(T) = T ln(e^{ε_F/T} − 1) (2-D ideal Fermi gas, exact) wherever Δ_ℓ = 0,
+in particular in the linearised equation that gives T_c,ℓ.
 
 Discretisation (Nyström with product integration):
 
@@ -31,11 +37,14 @@ Discretisation (Nyström with product integration):
 This gives W with Δ_i = −Σ_j W_ij F_j, one extra row for the target k = k_F (the reported
 Δ_ℓ(k_F) is the Nyström interpolant there).
 
-Solvers. T_c,ℓ: the largest eigenvalue of −Wχ(T), χ = tanh(ξ/2T)/2ξ, equals 1; located
+Solvers. T_c,ℓ: the largest eigenvalue of −Wχ(T), χ = tanh(ξ/2T)/2ξ, equals 1 (ξ at the
+μ of the mode: ε_F or the normal-state μ(T)); located
 with the sign of det(1 + Wχ) (scan down from 4 T_F by factors 2.5, Brent in ln T) and
 confirmed by the eigenvalue, with Brent on the eigenvalue itself as fallback. Δ_ℓ(T):
 Newton with backtracking on Δ + W F(Δ) = 0 from the T_c eigenvector scaled to the BCS
-Δ(T), relative residual ≤ 1e-12.
+Δ(T), relative residual ≤ 1e-12. With the number equation, Newton runs on the N + 1
+unknowns (Δ_i, μ) with the number residual as the extra row (the radial quadrature weights
+of the same Nyström grid integrate it), residuals ≤ 1e-12 relative to max|Δ| and to n_F.
 """
 
 from __future__ import annotations
@@ -51,7 +60,19 @@ from scipy.optimize import brentq
 from ._spinor_bec_numba import accumulate_moments
 from ._spinor_bec_physics import ELLS, M_F, Model
 
-__all__ = ["GridSpec", "Discretisation", "build", "solve_tc", "solve_gap", "solve_point", "TC_FLOOR", "REFINE_RTOL"]
+__all__ = [
+    "GridSpec",
+    "Discretisation",
+    "build",
+    "mu_normal",
+    "number_density",
+    "solve_tc",
+    "solve_gap",
+    "solve_gap_number",
+    "solve_point",
+    "TC_FLOOR",
+    "REFINE_RTOL",
+]
 
 
 @dataclass(frozen=True)
@@ -123,10 +144,15 @@ class Discretisation:
     k: np.ndarray  # (N,) nodes
     W: np.ndarray  # (L, N, N): Δ_i = −Σ_j W[ℓ, i, j] F_j
     W_fermi: np.ndarray  # (L, N): the row for the target k = k_F
+    wk: np.ndarray  # (N,) radial quadrature weights: ∫₀^∞ f(k) dk ≈ Σ_j wk_j f(k_j)
 
     @property
     def xi(self) -> np.ndarray:
-        return self.k**2 / (2.0 * M_F) - 1.0
+        return self.xi_at(1.0)
+
+    def xi_at(self, mu: float) -> np.ndarray:
+        """ξ = ε_k − μ (μ in ε_F)."""
+        return self.k**2 / (2.0 * M_F) - mu
 
 
 @lru_cache(maxsize=32)
@@ -277,7 +303,7 @@ def build(model: Model, spec: GridSpec, static: bool = False, ells: tuple[int, .
         for il in range(len(ells_arr)):
             contrib = (V[:, il, None] * w_near).ravel()
             W_all[il] += np.bincount(flat, weights=contrib, minlength=nt * N).reshape(nt, N)
-    return Discretisation(spec=spec, k=k_all, W=W_all[:, :N, :], W_fermi=W_all[:, N, :])
+    return Discretisation(spec=spec, k=k_all, W=W_all[:, :N, :], W_fermi=W_all[:, N, :], wk=np.concatenate(wk_nodes))
 
 
 def _moments(model: Model, k: np.ndarray, kp: np.ndarray, static: bool, ells: tuple[int, ...]) -> np.ndarray:
@@ -303,6 +329,26 @@ def _moments(model: Model, k: np.ndarray, kp: np.ndarray, static: bool, ells: tu
 # ----------------------------------------------------------------------------- solvers
 
 
+def mu_normal(T: float) -> float:
+    """Chemical potential (ε_F) of the 2-D ideal Fermi gas at density n_F and temperature T.
+
+    n = (m_F/π) T ln(1 + e^{μ/T}) = n_F gives μ = T ln(e^{ε_F/T} − 1) exactly, written as
+    ε_F + T ln(1 − e^{−ε_F/T}) so that it neither overflows at small T nor loses digits
+    (log1p for ε_F/T > ln 2, expm1 below): below T ≈ ε_F/745 the exponential underflows and
+    μ = ε_F exactly.
+    """
+    if T <= 0.0:
+        return 1.0
+    x = 1.0 / T
+    log_one_minus = math.log1p(-math.exp(-x)) if x > math.log(2.0) else math.log(-math.expm1(-x))
+    return 1.0 + T * log_one_minus
+
+
+def _mu_of(T: float, number: bool) -> float:
+    """μ of the normal state used by the linearised equation: ε_F, or μ(T) with ``number``."""
+    return mu_normal(T) if number else 1.0
+
+
 def _chi(xi: np.ndarray, T: float) -> np.ndarray:
     """tanh(ξ/2T)/2ξ (the linearised pair susceptibility), 1/(2|ξ|) at T = 0."""
     axi = np.abs(xi)
@@ -314,15 +360,18 @@ def _chi(xi: np.ndarray, T: float) -> np.ndarray:
     return np.where(small, 1.0 / (4.0 * T), np.tanh(x) / (2.0 * safe))
 
 
-def _log_det(disc: Discretisation, il: int, T: float) -> tuple[float, float]:
-    A = np.eye(disc.k.size) + disc.W[il] * _chi(disc.xi, T)[None, :]
+def _log_det(disc: Discretisation, il: int, T: float, number: bool = False) -> tuple[float, float]:
+    A = np.eye(disc.k.size) + disc.W[il] * _chi(disc.xi_at(_mu_of(T, number)), T)[None, :]
     sign, logdet = np.linalg.slogdet(A)
     return float(sign), float(logdet)
 
 
-def leading_eigenvalue(disc: Discretisation, il: int, T: float) -> tuple[float, np.ndarray]:
-    """Largest real eigenvalue of −W χ(T) (the linearised gap operator) and its vector."""
-    M = -disc.W[il] * _chi(disc.xi, T)[None, :]
+def leading_eigenvalue(disc: Discretisation, il: int, T: float, number: bool = False) -> tuple[float, np.ndarray]:
+    """Largest real eigenvalue of −W χ(T) (the linearised gap operator) and its vector.
+
+    ``number``: ξ at the normal-state μ(T) of :func:`mu_normal` instead of ε_F.
+    """
+    M = -disc.W[il] * _chi(disc.xi_at(_mu_of(T, number)), T)[None, :]
     vals, vecs = np.linalg.eig(M)
     i = int(np.argmax(vals.real))
     v = vecs[:, i].real
@@ -341,7 +390,7 @@ class TcResult:
 _SCAN_FACTOR = 2.5
 
 
-def _det_function(disc: Discretisation, il: int):
+def _det_function(disc: Discretisation, il: int, number: bool = False):
     """det(1 + Wχ(T)) as a function of ln T, scaled by its first value.
 
     Linear in 1 − λ_max near a simple crossing, so Brent's method converges superlinearly
@@ -350,7 +399,7 @@ def _det_function(disc: Discretisation, il: int):
     ref: list[float] = []
 
     def f(logT: float) -> float:
-        s, ld = _log_det(disc, il, math.exp(logT))
+        s, ld = _log_det(disc, il, math.exp(logT), number)
         if not ref:
             ref.append(ld)
         return s * math.exp(float(np.clip(ld - ref[0], -700.0, 700.0)))
@@ -358,41 +407,42 @@ def _det_function(disc: Discretisation, il: int):
     return f
 
 
-def solve_tc(disc: Discretisation, il: int, t_floor: float, t_max: float = 4.0) -> TcResult:
+def solve_tc(disc: Discretisation, il: int, t_floor: float, t_max: float = 4.0, number: bool = False) -> TcResult:
     """T_c,ℓ: where the leading eigenvalue of the linearised equation crosses 1.
 
     det(1 + Wχ(T)) = Π(1 − λ_i(T)) is positive while every eigenvalue is below 1 and changes
     sign when the largest crosses 1; the crossing is bracketed by a downward scan in ln T
     (factor 2.5) and located by Brent's method in ln T, then confirmed by the eigenvalue. If
     two eigenvalues crossed within one scan step (no sign change, or a leading eigenvalue
-    ≠ 1 at the root), Brent's method is run on λ_max(T) − 1 itself.
+    ≠ 1 at the root), Brent's method is run on λ_max(T) − 1 itself. ``number``: the normal
+    state's μ(T) (:func:`mu_normal`) at every T instead of μ = ε_F.
     """
-    chi_max = _chi(disc.xi, t_max)
+    chi_max = _chi(disc.xi_at(_mu_of(t_max, number)), t_max)
     if np.max(np.abs(disc.W[il]) @ chi_max) >= 1.0:  # row-sum bound on every |λ_i|
-        lam_hi, _ = leading_eigenvalue(disc, il, t_max)
+        lam_hi, _ = leading_eigenvalue(disc, il, t_max, number)
         if lam_hi >= 1.0:
             return TcResult(math.nan, False, f"T_c above the search range {t_max:g} T_F", lam_hi, None)
 
-    f = _det_function(disc, il)
+    f = _det_function(disc, il, number)
 
     def g(logT: float) -> float:
-        return leading_eigenvalue(disc, il, math.exp(logT))[0] - 1.0
+        return leading_eigenvalue(disc, il, math.exp(logT), number)[0] - 1.0
 
     T_hi = t_max
     logtc = None
     while T_hi > t_floor:
         T_lo = max(T_hi / _SCAN_FACTOR, t_floor)
-        if _log_det(disc, il, T_lo)[0] < 0:
+        if _log_det(disc, il, T_lo, number)[0] < 0:
             logtc = brentq(f, math.log(T_lo), math.log(T_hi), xtol=1e-11, rtol=1e-15)
             break
         T_hi = T_lo
     if logtc is None:
-        lam, _ = leading_eigenvalue(disc, il, t_floor)
+        lam, _ = leading_eigenvalue(disc, il, t_floor, number)
         if lam < 1.0:
             return TcResult(0.0, True, "", lam, None)
         lower = math.log(t_floor)
     else:
-        lam, vec = leading_eigenvalue(disc, il, math.exp(logtc))
+        lam, vec = leading_eigenvalue(disc, il, math.exp(logtc), number)
         if abs(lam - 1.0) < 1e-6:
             return TcResult(math.exp(logtc), True, "", lam, vec)
         if lam < 1.0:
@@ -401,7 +451,7 @@ def solve_tc(disc: Discretisation, il: int, t_floor: float, t_max: float = 4.0) 
     # λ_max > 1 at ``lower`` and < 1 at t_max: the first crossing lies in between.
     logtc = brentq(g, lower, math.log(t_max), xtol=1e-11, rtol=1e-15)
     Tc = math.exp(logtc)
-    lam, vec = leading_eigenvalue(disc, il, Tc)
+    lam, vec = leading_eigenvalue(disc, il, Tc, number)
     ok = abs(lam - 1.0) < 1e-6
     msg = "" if ok else f"leading eigenvalue at T_c is {lam:.8f}, not 1"
     return TcResult(Tc, ok, msg, lam, vec)
@@ -432,6 +482,7 @@ class GapResult:
     iterations: int
     residual: float
     delta: np.ndarray
+    mu: float = 1.0  # chemical potential (ε_F) the solution belongs to
 
 
 def solve_gap(
@@ -441,14 +492,15 @@ def solve_gap(
     guess: np.ndarray,
     tol: float = 1e-12,
     max_iter: int = 60,
+    mu: float = 1.0,
 ) -> GapResult:
     """Newton's method with backtracking on R(Δ) = Δ + W F(Δ) = 0 (nodes of one channel).
 
     ``guess`` must be a non-trivial (e.g. eigenvector-shaped) start; the sign is fixed so that
-    Δ(k_F) > 0. Converged when max|R| ≤ tol · max|Δ|.
+    Δ(k_F) > 0. Converged when max|R| ≤ tol · max|Δ|. ``mu``: the fixed chemical potential.
     """
     W = disc.W[il]
-    xi = disc.xi
+    xi = disc.xi_at(mu)
     delta = guess.astype(float).copy()
     N = delta.size
     F, dF = _F_and_dF(delta, xi, T)
@@ -483,7 +535,114 @@ def solve_gap(
     rel = rnorm / scale if scale > 0 else math.inf
     ok = rel <= 1e3 * tol and scale > 0
     msg = "" if ok else f"Newton stopped at relative residual {rel:.2e} after {it} iterations"
-    return GapResult(gap_fermi, ok, msg, it, rel, delta)
+    return GapResult(gap_fermi, ok, msg, it, rel, delta, mu)
+
+
+def _number_parts(
+    delta: np.ndarray, xi: np.ndarray, T: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Gap and number integrands with their Δ- and μ-derivatives (ξ = ε_k − μ, Δ real).
+
+    Returns F = Δ tanh(E/2T)/2E, ∂F/∂Δ, ∂F/∂μ, ν = 1 − ξ/E tanh(E/2T) (both spins' occupation),
+    ∂ν/∂Δ, ∂ν/∂μ. ν is formed without cancellation: 1 − ξ/E = Δ²/(E(E + ξ)) for ξ > 0 and
+    1 − tanh(E/2T) = 2/(e^{E/T} + 1), so that its far tails ≈ Δ²/2ξ² keep their digits.
+    """
+    E = np.sqrt(xi * xi + delta * delta)
+    pos = xi > 0.0
+    one_minus_xi_over_e = np.where(pos, delta * delta / (E * (E + np.abs(xi))), 1.0 - xi / E)
+    if T <= 0.0:
+        phi = 0.5 / E
+        dphi = -0.5 / E**2
+        nu = one_minus_xi_over_e
+    else:
+        x = E / (2.0 * T)
+        th = np.tanh(x)
+        phi = th / (2.0 * E)
+        sech2 = 1.0 / np.cosh(np.minimum(x, 350.0)) ** 2
+        dphi = sech2 / (4.0 * T * E) - th / (2.0 * E * E)
+        ex = np.exp(-np.minimum(E / T, 700.0))
+        nu = one_minus_xi_over_e + (xi / E) * (2.0 * ex / (1.0 + ex))
+    F = delta * phi
+    dF = phi + delta * delta / E * dphi
+    dF_dmu = -delta * dphi * xi / E  # ∂E/∂μ = −ξ/E
+    # ν = 1 − 2ξφ(E): ∂ν/∂Δ = −2ξφ'Δ/E, ∂ν/∂μ = 2φ + 2ξ²φ'/E.
+    dnu = -2.0 * xi * dphi * delta / E
+    dnu_dmu = 2.0 * phi + 2.0 * xi * xi * dphi / E
+    return F, dF, dF_dmu, nu, dnu, dnu_dmu
+
+
+def number_density(disc: Discretisation, delta: np.ndarray, mu: float, T: float) -> float:
+    """n/n_F = 2π ∫₀^∞ k dk/2π [1 − ξ/E tanh(E/2T)] for the chiral/s gap Δ(|k|) on ``disc``'s nodes.
+
+    Both spins, 2-D; |Δ(k)| is isotropic for every channel (see the module docstring), so
+    the angular integral is trivial. n_F = k_F²/2π.
+    """
+    nu = _number_parts(np.asarray(delta, dtype=float), disc.xi_at(mu), T)[3]
+    return float((disc.wk * disc.k) @ nu)
+
+
+def solve_gap_number(
+    disc: Discretisation,
+    il: int,
+    T: float,
+    guess: np.ndarray,
+    mu_guess: float,
+    tol: float = 1e-12,
+    max_iter: int = 60,
+) -> GapResult:
+    """Newton with backtracking on (Δ + W F(Δ, μ), n(Δ, μ)/n_F − 1) = 0 for (Δ_i, μ).
+
+    The gap equation of :func:`solve_gap` plus the number equation (:func:`number_density`)
+    as one extra unknown and row. Converged when the gap residual is ≤ tol · max|Δ| and the
+    number residual ≤ tol. The sign is fixed so that Δ(k_F) > 0.
+    """
+    W = disc.W[il]
+    eps_k = disc.xi_at(0.0)
+    wkk = disc.wk * disc.k
+    N = guess.size
+    delta = guess.astype(float).copy()
+    mu = float(mu_guess)
+
+    def evaluate(d: np.ndarray, m: float):
+        parts = _number_parts(d, eps_k - m, T)
+        R = d + W @ parts[0]
+        rn = float(wkk @ parts[3]) - 1.0
+        scale = float(np.max(np.abs(d)))
+        merit = max(float(np.max(np.abs(R))) / scale, abs(rn)) if scale > 0 else math.inf
+        return R, rn, parts, merit
+
+    R, rn, parts, merit = evaluate(delta, mu)
+    J = np.empty((N + 1, N + 1))
+    it = 0
+    for it in range(1, max_iter + 1):
+        _, dF, dF_dmu, _, dnu, dnu_dmu = parts
+        J[:N, :N] = W * dF[None, :]
+        J[:N, :N] += np.eye(N)
+        J[:N, N] = W @ dF_dmu
+        J[N, :N] = wkk * dnu
+        J[N, N] = wkk @ dnu_dmu
+        try:
+            step = -sla.solve(J, np.concatenate([R, [rn]]), check_finite=False)
+        except (sla.LinAlgError, ValueError):
+            return GapResult(math.nan, False, "singular Jacobian in Newton step (number equation)", it, merit, delta, mu)
+        lam = 1.0
+        while True:
+            trial_d = delta + lam * step[:N]
+            trial_mu = mu + lam * step[N]
+            Rt, rnt, pt, mt = evaluate(trial_d, trial_mu)
+            if mt < merit or lam < 1e-4:
+                break
+            lam *= 0.5
+        delta, mu, R, rn, parts, merit = trial_d, trial_mu, Rt, rnt, pt, mt
+        if merit <= tol:
+            break
+    F = parts[0]
+    gap_fermi = float(-disc.W_fermi[il] @ F)
+    if gap_fermi < 0:
+        gap_fermi, delta = -gap_fermi, -delta
+    ok = merit <= 1e3 * tol and math.isfinite(mu)
+    msg = "" if ok else f"Newton (gap + number equation) stopped at relative residual {merit:.2e} after {it} iterations"
+    return GapResult(gap_fermi, ok, msg, it, merit, delta, mu)
 
 
 # ----------------------------------------------------------------------------- driver
@@ -513,9 +672,9 @@ def _refine_spec(spec: GridSpec) -> GridSpec:
     )
 
 
-def _tc_near(disc: Discretisation, il: int, tc_guess: float) -> TcResult:
+def _tc_near(disc: Discretisation, il: int, tc_guess: float, number: bool = False) -> TcResult:
     """T_c on a finer grid, bracketed around the scout value (continuation of one root)."""
-    f = _det_function(disc, il)
+    f = _det_function(disc, il, number)
 
     c = math.log(tc_guess)
     for width in (0.02, 0.1, 0.4):
@@ -524,7 +683,7 @@ def _tc_near(disc: Discretisation, il: int, tc_guess: float) -> TcResult:
         if fa < 0 < fb:
             logtc = brentq(f, a, b, xtol=1e-11, rtol=1e-15)
             return TcResult(math.exp(logtc), True, "", math.nan, None)
-    return solve_tc(disc, il, TC_FLOOR)
+    return solve_tc(disc, il, TC_FLOOR, number=number)
 
 
 def _bcs_guess(vec: np.ndarray, k: np.ndarray, tc: float, T: float) -> np.ndarray:
@@ -544,64 +703,79 @@ class ChannelResult:
     refine_diff_tc: float
     ok: bool
     message: str
+    mu: float = 1.0  # chemical potential (ε_F) of the returned Δ_ℓ (normal state's if Δ_ℓ = 0)
+    refine_diff_mu: float = 0.0  # |μ_check − μ_main| / ε_F
 
 
-def solve_point(model: Model, T: float, static: bool = False, ells: tuple[int, ...] = ELLS) -> tuple[list[ChannelResult], dict]:
+def solve_point(
+    model: Model, T: float, static: bool = False, ells: tuple[int, ...] = ELLS, number: bool = False
+) -> tuple[list[ChannelResult], dict]:
     """Δ_ℓ(k_F; T) and T_c,ℓ for every channel, checked by grid refinement.
 
     Three grids: a scout grid (coarse, resolving down to the floor) brackets T_c,ℓ and gives
     the eigenvectors; the main grid is graded down to 0.1 × the smallest T_c,ℓ; the check
     grid refines every knob of the main grid. The check grid's values are returned, and the
     relative change from the main grid is the reported error estimate.
+
+    ``number``: μ from the number equation (jointly with Δ_ℓ below T_c,ℓ, the normal state's
+    :func:`mu_normal` in the linearised equation and wherever Δ_ℓ = 0) instead of μ = ε_F.
+    Each channel has its own μ. The grids stay graded towards k_F: |k_μ − k_F| ≈ (ε_F − μ)/2k_F
+    is O(Δ²) ≪ Δ, so the pairing structure at k_μ lies inside the fine panels.
     """
     scout = build(model, _SPEC_SCOUT, static, ells)
-    tcs = [solve_tc(scout, il, TC_FLOOR) for il in range(len(ells))]
+    tcs = [solve_tc(scout, il, TC_FLOOR, number=number) for il in range(len(ells))]
     positive = [r.Tc for r in tcs if r.Tc > 0 and math.isfinite(r.Tc)]
     main_spec = _main_spec(min(positive) if positive else TC_FLOOR)
     if positive:
         grids = [build(model, main_spec, static, ells), build(model, _refine_spec(main_spec), static, ells)]
     else:
         grids = []  # every channel is below the floor (or failed): nothing to refine
+    mu_n = mu_normal(T) if number else 1.0
     results: list[ChannelResult] = []
     for il in range(len(ells)):
         r0 = tcs[il]
         if not math.isfinite(r0.Tc) or not r0.ok:
-            results.append(ChannelResult(math.nan, math.nan, 0, math.nan, math.nan, math.nan, False, r0.message))
+            mu_failed = math.nan if number else 1.0
+            results.append(ChannelResult(math.nan, math.nan, 0, math.nan, math.nan, math.nan, False, r0.message, mu_failed, math.nan))
             continue
         if r0.Tc == 0.0:
-            results.append(ChannelResult(0.0, 0.0, 0, 0.0, 0.0, 0.0, True, ""))
+            results.append(ChannelResult(0.0, 0.0, 0, 0.0, 0.0, 0.0, True, "", mu_n, 0.0))
             continue
         # Nonlinear solve on the scout grid first: its solution seeds the finer grids.
         seed_k = scout.k
         seed_delta = _bcs_guess(r0.vector, scout.k, r0.Tc, T)
+        seed_mu = mu_n
         if T < r0.Tc:
-            g0 = solve_gap(scout, il, T, seed_delta)
+            g0 = solve_gap_number(scout, il, T, seed_delta, mu_n) if number else solve_gap(scout, il, T, seed_delta)
             if g0.ok:
-                seed_delta = g0.delta
+                seed_delta, seed_mu = g0.delta, g0.mu
         per_grid = []
         for disc in grids:
-            tc = _tc_near(disc, il, r0.Tc)
+            tc = _tc_near(disc, il, r0.Tc, number)
             if not tc.ok or not math.isfinite(tc.Tc):
-                per_grid.append((math.nan, tc.Tc, 0, math.nan, False, tc.message or "T_c not found"))
+                per_grid.append((math.nan, tc.Tc, 0, math.nan, False, tc.message or "T_c not found", math.nan if number else 1.0))
                 continue
             if T >= tc.Tc or tc.Tc == 0.0:
-                per_grid.append((0.0, tc.Tc, 0, 0.0, True, ""))
+                per_grid.append((0.0, tc.Tc, 0, 0.0, True, "", mu_n))
                 continue
             guess = np.interp(disc.k, seed_k, seed_delta)
-            g = solve_gap(disc, il, T, guess)
+            g = solve_gap_number(disc, il, T, guess, seed_mu) if number else solve_gap(disc, il, T, guess)
             if g.ok and g.gap_fermi < 1e-9 * tc.Tc:
-                g = GapResult(g.gap_fermi, False, "Newton fell onto the trivial solution Δ = 0 below T_c", g.iterations, g.residual, g.delta)
-            per_grid.append((g.gap_fermi, tc.Tc, g.iterations, g.residual, g.ok, g.message))
-        (gap_b, tc_b, *_), (gap_c, tc_c, it_c, res_c, ok_c, msg_c) = per_grid
+                g = GapResult(g.gap_fermi, False, "Newton fell onto the trivial solution Δ = 0 below T_c", g.iterations, g.residual, g.delta, g.mu)
+            per_grid.append((g.gap_fermi, tc.Tc, g.iterations, g.residual, g.ok, g.message, g.mu if number else 1.0))
+        (gap_b, tc_b, *_, mu_b), (gap_c, tc_c, it_c, res_c, ok_c, msg_c, mu_c) = per_grid
         # Δ(T) ∝ √(T_c − T) near T_c amplifies T_c's error, so Δ's change is measured on the
         # pairing scale max(Δ, T_c) rather than on Δ itself.
         d_gap = abs(gap_c - gap_b) / max(abs(gap_c), abs(tc_c), 1e-300)
         d_tc = abs(tc_c - tc_b) / max(abs(tc_c), 1e-300)
-        ok = ok_c and per_grid[0][4] and d_gap <= REFINE_RTOL and d_tc <= REFINE_RTOL
+        d_mu = abs(mu_c - mu_b)  # in ε_F: μ itself may pass through 0 on the BEC side
+        ok = ok_c and per_grid[0][4] and d_gap <= REFINE_RTOL and d_tc <= REFINE_RTOL and d_mu <= REFINE_RTOL
         msg = msg_c or per_grid[0][5]
         if not msg and not ok:
             msg = f"grid refinement changes Δ by {d_gap:.1e} and T_c by {d_tc:.1e} (tolerance {REFINE_RTOL:g})"
-        results.append(ChannelResult(gap_c, tc_c, it_c, res_c, d_gap, d_tc, ok, msg))
+            if number:
+                msg += f", μ by {d_mu:.1e} ε_F"
+        results.append(ChannelResult(gap_c, tc_c, it_c, res_c, d_gap, d_tc, ok, msg, mu_c, d_mu))
     if grids:
         info = {"n_nodes": grids[1].k.size, "d_min": grids[1].spec.d_min, "n_nodes_main": grids[0].k.size}
     else:

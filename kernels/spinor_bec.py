@@ -13,7 +13,8 @@ Kernels
 ``spinor_bec``
     Full numerical solution of the BCS gap equation (seed Eq. 10) with the retarded
     two-mode interaction of seed Eq. 6: Δ_ℓ(k_F) at temperature T and T_c,ℓ for ℓ = 0, 1, 2,
-    each checked by grid refinement (see :mod:`._spinor_bec_gap` for the numerics).
+    each checked by grid refinement (see :mod:`._spinor_bec_gap` for the numerics), at
+    μ_F = ε_F or with μ_F from the number equation (``chemical_potential``).
 
 Units and conventions (physics.md unless marked *choice*)
 ---------------------------------------------------------
@@ -30,9 +31,27 @@ Units and conventions (physics.md unless marked *choice*)
 - *choice*: validity δg̃ > 0 and 2g̃ − δg̃ > 0 (the miscibility condition g₁₂² < g₁₁g₂₂ of
   a homogeneous two-component BEC, both sound velocities real); enforced with a margin of
   1e-5 on both sides.
-- Gap equation (physics.md): Σ_k' = ∫d²k'/(2π)² per spin, ξ_k = ε_k − μ_F with μ_F = ε_F
-  (the number equation is not offered), so the equation sees λ_ℓ/2 and
-  Δ_ℓ ∝ exp(−2/|λ_ℓ|) at weak coupling.
+- Gap equation (physics.md): Σ_k' = ∫d²k'/(2π)² per spin, ξ_k = ε_k − μ_F, so the equation
+  sees λ_ℓ/2 and Δ_ℓ ∝ exp(−2/|λ_ℓ|) at weak coupling. μ_F (output ``mu``, per channel):
+  ``chemical_potential = "fixed"`` (default): μ_F = ε_F exactly, at every T (kernel
+  version 1's behaviour, bit for bit). ``"number"``: μ_F solved jointly with Δ_ℓ(k) so that
+  the fermion density is n_F = k_F²/2π at the given T (2-D, both spins),
+  n = ∫d²k/(2π)² [1 − ξ_k/E_k tanh(E_k/2T)], E_k = √(ξ_k² + Δ_ℓ(|k|)²) (|Δ(k)| of the chiral
+  state is isotropic, so the angular integral is trivial for every ℓ). Each channel is a
+  separate mean-field state, so each has its own μ_F.
+- *choice* (number mode): wherever Δ_ℓ = 0 — in the linearised equation that gives T_c,ℓ,
+  and at T ≥ T_c,ℓ — μ_F is the normal state's μ(T) = T ln(e^{ε_F/T} − 1) (2-D ideal Fermi
+  gas, exact; = ε_F to machine precision below T ≈ ε_F/745, so T_c,ℓ ≲ 1e-3 T_F are
+  identical in both modes). The reported Δ_ℓ(k_F) stays the gap at k = k_F, not at
+  k_μ = √(2m_F μ_F); |k_μ − k_F| is O(Δ²).
+- *choice* (number mode): ``refine_diff_mu`` = |μ_check − μ_main| in units of ε_F (absolute,
+  μ_F may pass through 0 on the BEC side) must also stay below ``tolerance`` for status ok.
+- Number mode at weak coupling: μ_F − ε_F = O(Δ²) and *positive* for the mediated
+  interaction (Δ_ℓ(k) is larger inside the Fermi sea than outside, so holes below k_F outweigh
+  particles above), unlike the 2-D contact result μ = ε_F − Δ²/4ε_F (Randeria, Duan, Shieh,
+  PRL 62, 981 (1989)), which the solver reproduces only in the short-range limit
+  k_F ξ_s → 0 at fixed binding energy — outside this kernel's ranges (k_F ξ_s ≥ 0.2 and
+  α ≤ 1 keep the finite-range change of the exponent ≥ 1/α); tested at the solver level.
 - *choice*: for ℓ ≥ 1 the nonlinear equation is solved for the chiral state
   Δ(k) = Δ_ℓ(|k|) e^{iℓφ}, whose |Δ(k)| is isotropic so that one channel closes exactly; the
   linearised equation (T_c) is the same for cos ℓφ. Δ_ℓ(k_F) is the amplitude |Δ| on the
@@ -52,6 +71,10 @@ Units and conventions (physics.md unless marked *choice*)
 - *choice*: ``spinor_bec`` accepts α_s + α_d = (g̃_F² + g̃_F+²)(n/n_F)/(2π² m/m_F) ≤ 1
   (Δ_0 ≈ 1.2 ε_F at α = 0.8 near the spinodal); beyond it the fixed-μ BCS mean field is
   meaningless and its searches fail. Δ ≳ 0.3 ε_F should be read with that caveat anyway.
+  The same bound holds in number mode. There, with the *static* interaction near the
+  spinodal at α ≳ 0.5 (Δ ≳ 3 ε_F, μ_F < 0), Newton can stall or land on different branches
+  on the two grids (status not_converged), as the fixed-μ solver sometimes does there too;
+  every retarded point tried (δg̃ = 1e-5…0.1, α = 0.2…1) converges in both modes.
 - Seed Eq. 6 as written (physics.md): its q → 0 static limit is −g_F²/δg, half the
   thermodynamic induced interaction −2g_F²/δg (second-order exchange, −2|M|²/ω). Doubling
   it is equivalent to g̃_F → √2 g̃_F.
@@ -64,6 +87,8 @@ start vectors), a main grid graded to 0.1 × min T_c,ℓ, and a check grid refin
 the check grid's values are returned, the relative change from the main grid is reported
 (``refine_diff_*``) and must stay below ``tolerance`` = 1e-6 for status ok (typically
 1e-9 to 5e-8). About 0.2–0.7 s per point on one core (``bench/spinor_bec_points.py``).
+Number mode adds μ as an (N + 1)-th Newton unknown with the number equation as its row
+(same grids, same quadrature weights); it costs about the same per point.
 
 What the solution shows (δg̃ = 1e-3, g̃_F = 2, n = n_F, m = m_F): λ_0 = −16.1 but
 Δ_0 = 0.137 ε_F, T_c,0 = 0.070 T_F. Retardation confines the resonant (ξ_s-enhanced)
@@ -82,7 +107,7 @@ import numpy as np
 from scipy.integrate import IntegrationWarning, quad
 
 from ._api import Kernel, KernelInputError, Output, Parameter, Status
-from ._spinor_bec_gap import REFINE_RTOL, TC_FLOOR, solve_point
+from ._spinor_bec_gap import REFINE_RTOL, TC_FLOOR, mu_normal, solve_point
 from ._spinor_bec_physics import (
     ELLS,
     N0,
@@ -285,7 +310,7 @@ def check_gap_inputs(params: Mapping[str, np.ndarray]) -> None:
         raise KernelInputError(
             f"g_F: α = (g_F² + g_F_plus²)·density_ratio/(2π²·mass_ratio) = {alpha.ravel()[i]:.3g} "
             f"(g_F = {g_f.ravel()[i]:g}, g_F_plus = {g_fp.ravel()[i]:g}, density_ratio = {dr.ravel()[i]:g}, "
-            f"mass_ratio = {mr.ravel()[i]:g}) is too strong for the BCS gap equation at μ = ε_F; "
+            f"mass_ratio = {mr.ravel()[i]:g}) is too strong for the BCS gap equation; "
             f"allowed: α <= {_ALPHA_MAX:g}"
         )
 
@@ -315,6 +340,15 @@ def _gap_parameters() -> tuple[Parameter, ...]:
             choices=("retarded", "static"),
         )
     )
+    params.append(
+        Parameter(
+            "chemical_potential",
+            "",
+            "μ_F in ξ_k = ε_k − μ_F (seed Eq. 10): 'fixed' at ε_F, or 'number': from n = n_F jointly with Δ_ℓ",
+            default="fixed",
+            choices=("fixed", "number"),
+        )
+    )
     return tuple(params)
 
 
@@ -334,8 +368,9 @@ def solve_gap_point(
     density_ratio: float,
     mass_ratio: float,
     interaction: str = "retarded",
+    chemical_potential: str = "fixed",
 ) -> dict:
-    """One point of ``spinor_bec``: Δ_ℓ(k_F; T), T_c,ℓ and diagnostics, ℓ = 0, 1, 2."""
+    """One point of ``spinor_bec``: Δ_ℓ(k_F; T), T_c,ℓ, μ_ℓ and diagnostics, ℓ = 0, 1, 2."""
     model = Model(
         delta_g=float(delta_g),
         g_F=float(g_F),
@@ -346,7 +381,9 @@ def solve_gap_point(
     )
     one = np.ones(1)
     lam = N0 * interaction_moments(model, one, one)[0]  # seed Eq. 8 with Eq. 6 at k = k' = k_F
-    results, info = solve_point(model, float(T), static=(interaction == "static"))
+    results, info = solve_point(
+        model, float(T), static=(interaction == "static"), number=(chemical_potential == "number")
+    )
     status = Status.OK
     messages = []
     for ell, r in zip(ELLS, results):
@@ -358,6 +395,7 @@ def solve_gap_point(
         "lambda_fs": lam,
         "gap": np.array([r.gap for r in results]),
         "Tc": np.array([r.tc for r in results]),
+        "mu": np.array([r.mu for r in results]),
         "c_s": float(model.c_s) / V_F,
         "kF_xi_s": float(model.kF_xi_s),
         "bf_stability": float(model.bf_stability),
@@ -365,6 +403,7 @@ def solve_gap_point(
         "residual": np.array([r.residual for r in results]),
         "refine_diff_gap": np.array([r.refine_diff_gap for r in results]),
         "refine_diff_tc": np.array([r.refine_diff_tc for r in results]),
+        "refine_diff_mu": np.array([r.refine_diff_mu for r in results]),
         "tolerance": REFINE_RTOL,
         "n_nodes": np.int32(info["n_nodes"]),
         "n_nodes_main": np.int32(info["n_nodes_main"]),
@@ -391,7 +430,7 @@ def solve_gap_block(params: Mapping[str, np.ndarray]) -> dict:
 
 gap_kernel = Kernel(
     name="spinor_bec",
-    version="1",
+    version="2",
     summary="Spinor-BEC mediated pairing: Δ_ℓ(T) and T_c,ℓ (ℓ = 0, 1, 2) from the full gap equation",
     reference="Bighin et al., PRR 7, L022070 (2025): Eqs. 2, 6, 8, 10; Figs. 2c, 3",
     parameters=_gap_parameters(),
@@ -399,6 +438,14 @@ gap_kernel = Kernel(
         Output("lambda_fs", "1", _LAMBDA_DOC + "; Eq. 6 at k = k' = k_F", dims=("ell",)),
         Output("gap", "ε_F", "Δ_ℓ(k_F) at temperature T (0 above T_c,ℓ or below the floor)", dims=("ell",), allow_nan=True),
         Output("Tc", "T_F", f"T_c,ℓ, largest linearised eigenvalue = 1 (0: below {TC_FLOOR:g} T_F)", dims=("ell",), allow_nan=True),
+        Output(
+            "mu",
+            "ε_F",
+            "μ_F of channel ℓ at T: exactly 1 with chemical_potential='fixed'; else from n = n_F "
+            "(normal state's T ln(e^{1/T} − 1) where Δ_ℓ = 0)",
+            dims=("ell",),
+            allow_nan=True,
+        ),
         Output("c_s", "v_F", "spin sound velocity c_s/v_F"),
         Output("kF_xi_s", "1", "k_F ξ_s, spin healing length"),
         Output("bf_stability", "1", "N₀(2g_F²/δg + 2g_F+²/(2g−δg)); mean-field Bose-Fermi stability needs < 1"),
@@ -406,6 +453,7 @@ gap_kernel = Kernel(
         Output("residual", "1", "max|Δ + W F(Δ)| / max|Δ| at the returned solution", dims=("ell",), allow_nan=True),
         Output("refine_diff_gap", "1", "|Δ_check − Δ_main| / max(Δ, T_c): change under grid refinement", dims=("ell",), allow_nan=True),
         Output("refine_diff_tc", "1", "|T_c,check − T_c,main| / T_c: change under grid refinement", dims=("ell",), allow_nan=True),
+        Output("refine_diff_mu", "ε_F", "|μ_check − μ_main| / ε_F: change under grid refinement (0 if fixed)", dims=("ell",), allow_nan=True),
         Output("tolerance", "1", "refinement change accepted as converged (status ok)"),
         Output("n_nodes", "1", "radial nodes of the check grid (the values returned)", dtype="int32"),
         Output("n_nodes_main", "1", "radial nodes of the main grid", dtype="int32"),
