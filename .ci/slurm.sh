@@ -173,6 +173,9 @@ start_all() {
     # is available now leaves room for everything else on a shared machine.
     mem_avail_mib=$(awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo)
     real_mib=$((mem_avail_mib / 2))
+    # GNU nproc honours OMP_NUM_THREADS, which dask sets to 1 in any process that has started
+    # a LocalCluster: count the cores without it.
+    cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
     ((real_mib >= 1024)) || die "only ${mem_avail_mib} MiB available; need at least 2 GiB"
 
     cat >"$CONF" <<EOF
@@ -209,7 +212,7 @@ KillWait=5
 InactiveLimit=0
 MinJobAge=300
 SchedulerParameters=sched_min_interval=100000
-NodeName=$host NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=$real_mib State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$real_mib State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
     export SLURM_CONF=$CONF
@@ -222,7 +225,7 @@ EOF
     out=$(timeout 60 srun -N1 -n1 --mem=10 -t 1 hostname 2>&1) || die "srun hostname failed: $out"
     [[ $out == "$(hostname)" || $out == "$host" ]] || die "srun hostname printed '$out'"
     trap - EXIT
-    log "SLURM up in $((SECONDS - t0)) s: $(nproc) CPUs, ${real_mib} MiB, ports $ctld_port/$slurmd_port; pids" \
+    log "SLURM up in $((SECONDS - t0)) s: $cpus CPUs, ${real_mib} MiB, ports $ctld_port/$slurmd_port; pids" \
         "munged $(<"$DIR/pids/munged") slurmctld $(<"$DIR/pids/slurmctld") slurmd $(<"$DIR/pids/slurmd")"
     echo "export SLURM_CONF=$CONF" >"$DIR/env"
     echo "SLURM_CONF=$CONF"

@@ -6,7 +6,13 @@ import os
 import sys
 from pathlib import Path
 
-import pytest
+# One BLAS/OpenMP thread per process, as on Dask workers (distributed's nanny sets the same):
+# on a 2-core machine threaded BLAS in the kernel tests oversubscribes the cores ~6x.
+# Must happen before numpy is first imported.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import pytest  # noqa: E402
 
 TESTS_DIR = Path(__file__).parent
 # engine_kernels.py is referenced as "engine_kernels:NAME"; workers spawned by the
