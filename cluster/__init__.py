@@ -1,18 +1,13 @@
-"""Cluster creation: local, an existing scheduler, or SLURM/PBS through dask-jobqueue."""
+"""Cluster creation: local, an existing scheduler, or SLURM/PBS through dask-jobqueue.
 
-from .batch import JobState, job_states
-from .factory import (
-    KINDS,
-    ClusterError,
-    WorkerStartError,
-    capacity,
-    cluster_info,
-    connect,
-    job_script,
-    jobs_table,
-    lifetime_args,
-    validate,
-)
+Names are imported on first use (PEP 562): importing the package for :class:`ClusterError`
+does not import distributed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "KINDS",
@@ -28,3 +23,36 @@ __all__ = [
     "lifetime_args",
     "validate",
 ]
+
+_WHERE = {name: ".factory" for name in __all__} | {
+    "JobState": ".batch",
+    "job_states": ".batch",
+    "ClusterError": ".errors",
+    "WorkerStartError": ".errors",
+}
+
+if TYPE_CHECKING:
+    from .batch import JobState, job_states
+    from .errors import ClusterError, WorkerStartError
+    from .factory import (
+        KINDS,
+        capacity,
+        cluster_info,
+        connect,
+        job_script,
+        jobs_table,
+        lifetime_args,
+        validate,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

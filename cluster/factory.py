@@ -40,6 +40,7 @@ from distributed import Client, LocalCluster
 from distributed.core import Status
 
 from . import batch
+from .errors import ClusterError, WorkerStartError
 
 __all__ = [
     "KINDS",
@@ -92,17 +93,6 @@ _POLL_SECONDS = 1.0
 _REPORT_EVERY = 30.0
 
 
-class ClusterError(ValueError):
-    """A cluster option that cannot work; the message names ``cluster.<field>``."""
-
-
-class WorkerStartError(ClusterError):
-    """No worker job of a batch cluster could start; the message gives the batch
-    system's reason. ``states`` holds the last known state of each job."""
-
-    def __init__(self, message: str, states: Mapping[str, batch.JobState] | None = None):
-        super().__init__(message)
-        self.states = dict(states or {})
 
 
 # ---------------------------------------------------------------------------------------

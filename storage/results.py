@@ -6,13 +6,15 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 from . import ledger
 from .layout import read_root_attrs
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = ["StoreStatus", "failures", "open_result", "store_status"]
 
@@ -23,6 +25,8 @@ def open_result(path: str | Path, *, only_ok: bool = False) -> xr.Dataset:
     Equivalent to ``xarray.open_zarr(path)``. With ``only_ok=True`` every output is masked
     (NaN, or the fill value for integer outputs) where ``status`` is not ``ok``.
     """
+    import xarray as xr  # here, not at import: `pairsweep status` never needs it
+
     ds = xr.open_zarr(str(path))
     if only_ok:
         ok = ds["status"] == 0

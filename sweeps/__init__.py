@@ -4,13 +4,15 @@
 >>> report = run_sweep(Sweep(kernel="spinor_bec_couplings", store="c.zarr",
 ...                          axes={"delta_g": [1e-3, 1e-2], "g_F": [1.0, 2.0]}))
 >>> ds = open_result("c.zarr")
+
+Names are imported on first use (PEP 562), so ``pairsweep status`` does not pay for Dask,
+xarray and pandas when it only reads a ledger.
 """
 
-from pairsweep.kernels import available_kernels, get_kernel
-from pairsweep.storage import failures, open_result, store_status
+from __future__ import annotations
 
-from .engine import SpecMismatchError, SweepReport, prepare_store, run_sweep
-from .spec import Axis, ClusterSpec, ResolvedSweep, SpecError, Sweep, load_spec, resolve
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "Axis",
@@ -30,3 +32,41 @@ __all__ = [
     "run_sweep",
     "store_status",
 ]
+
+_WHERE = {
+    "Axis": ".spec",
+    "ClusterSpec": ".spec",
+    "ResolvedSweep": ".spec",
+    "SpecError": ".spec",
+    "Sweep": ".spec",
+    "load_spec": ".spec",
+    "resolve": ".spec",
+    "SpecMismatchError": ".engine",
+    "SweepReport": ".engine",
+    "prepare_store": ".engine",
+    "run_sweep": ".engine",
+    "available_kernels": "pairsweep.kernels",
+    "get_kernel": "pairsweep.kernels",
+    "failures": "pairsweep.storage",
+    "open_result": "pairsweep.storage",
+    "store_status": "pairsweep.storage",
+}
+
+if TYPE_CHECKING:
+    from pairsweep.kernels import available_kernels, get_kernel
+    from pairsweep.storage import failures, open_result, store_status
+
+    from .engine import SpecMismatchError, SweepReport, prepare_store, run_sweep
+    from .spec import Axis, ClusterSpec, ResolvedSweep, SpecError, Sweep, load_spec, resolve
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
