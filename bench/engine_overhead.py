@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,35 @@ def client_peak_memory(client, n_points: int, store: Path) -> tuple[float, int]:
     return peak / 2**20, report.n_blocks
 
 
+@contextmanager
+def separate_process_cluster(workers: int, directory: Path):
+    """Scheduler and workers in their own processes, as with ``kind = "address"`` or a
+    batch cluster's workers: the client process then holds only pairsweep's client state.
+    (A LocalCluster's scheduler lives in the client process and keeps bounded logs of
+    every task, which would be counted as client memory.)"""
+    scheduler_file = directory / "scheduler.json"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+    bin_dir = Path(sys.executable).parent
+    procs = [subprocess.Popen([str(bin_dir / "dask"), "scheduler", "--scheduler-file", str(scheduler_file),
+                               "--port", "0", "--dashboard-address", ":0"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        procs += [subprocess.Popen([str(bin_dir / "dask"), "worker", "--scheduler-file", str(scheduler_file),
+                                    "--nthreads", "1", "--nworkers", str(workers), "--no-dashboard"], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+        with Client(scheduler_file=str(scheduler_file)) as client:
+            client.wait_for_workers(workers, timeout=120)
+            yield client
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=60)
+
+
 def timed_command(args: list[str]) -> float:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
     start = time.perf_counter()
@@ -115,8 +145,11 @@ def main() -> None:
                 n = len(axes["a"]) * len(axes["b"])
                 print(f"{label:<28}{n:>10}{n_blocks:>8}{direct:>14,.0f}{engine:>14,.0f}{engine / (cores * direct):>24.3f}")
 
-            print("\nclient peak Python memory during run_sweep (tracemalloc), ~1 µs/point kernel:")
-            sizes = [10**4, 10**5, 10**6] + ([] if args.quick else [10**7])
+
+        print("\nclient peak Python memory during run_sweep (tracemalloc), ~1 µs/point kernel,")
+        print("scheduler and workers in separate processes:")
+        sizes = [10**4, 10**5, 10**6] + ([] if args.quick else [10**7])
+        with separate_process_cluster(cores, work) as client:
             for n in sizes:
                 peak, n_blocks = client_peak_memory(client, n, work / f"mem{n}.zarr")
                 print(f"  {n:>10} points, {n_blocks:>5} blocks: {peak:7.2f} MiB")

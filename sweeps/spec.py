@@ -33,9 +33,10 @@ __all__ = [
     "resolve",
 ]
 
-#: Upper bound on points in one block chosen automatically; a block's output chunks stay
-#: well under a few MB for kernels with ~30 scalar outputs.
-MAX_AUTO_BLOCK_POINTS = 8192
+#: Upper bound on points in one block chosen automatically: 512 KiB per float64 output
+#: chunk. Each block pays a fixed ~10-30 ms (chunk writes, four fsyncs, the ledger entry), so
+#: microsecond kernels need blocks this large for that cost to stay small.
+MAX_AUTO_BLOCK_POINTS = 65536
 #: Automatic blocks aim at this many seconds of kernel time: long enough that the
 #: scheduler's ~ms per-task overhead is noise, short enough that a kill loses little work.
 TARGET_BLOCK_SECONDS = 5.0
