@@ -157,3 +157,105 @@ def test_lanczos_matches_dense() -> None:
         x0 = np.ones(n, complex if K is not None else float)
         e, v, res, _ = lanczos_ground(mv, x0, tol=1e-10)
         assert e == pytest.approx(e_ref, abs=1e-11)
+
+
+# ---- antiadiabatic limit (seed Eq. 4) ----------------------------------------------------
+
+def test_antiadiabatic_limit_1d() -> None:
+    # The full bond-Peierls solver approaches the phonon-free model -t K_b - (α²/Ω) K_b² as
+    # Ω grows at fixed λ; the deviation is O(t/Ω), so it halves when Ω doubles. (At
+    # Ω = 20t, λ = 0.25 the deviations are 2.5 % in E_BP, 11 % in m*, 13 % in R².)
+    kw = dict(d=1, lam=0.25, U_over_t=0.0, energy_tol=1e-6, rel_tol=1e-3)
+    aa = solve_point(model="bond_peierls_antiadiabatic", **kw)
+    dev = {}
+    for tom in (0.02, 0.01):
+        full = solve_point(model="bond_peierls", t_over_omega=tom, **kw)
+        assert full["status"] == Status.OK
+        dev[tom] = {k: full[k] / aa[k] - 1.0 for k in ("e_bp", "mass_bp", "r2_bp")}
+    for k in ("e_bp", "mass_bp", "r2_bp"):
+        assert 1.6 < dev[0.02][k] / dev[0.01][k] < 2.4, (k, dev)
+    assert abs(dev[0.01]["e_bp"]) < 0.01
+    assert abs(dev[0.01]["mass_bp"]) < 0.03
+    assert abs(dev[0.01]["r2_bp"]) < 0.04
+    # the polaron: E_P -> -2dt - 2dα²/Ω
+    assert aa["e_p"] == pytest.approx(-2.0 - 4.0 * 0.25, abs=1e-12)
+
+
+def test_holstein_antiadiabatic_is_hubbard() -> None:
+    # -(g²/Ω) Σ n_i² = shift −g²/Ω per electron and U_eff = U − 2g²/Ω: 1-D bound state
+    lam, tom, U = 0.5, 1.0, 1.0
+    out = solve_point(model="holstein_antiadiabatic", d=1, lam=lam, t_over_omega=tom,
+                      U_over_t=U, energy_tol=1e-11)
+    g2_over_omega = 2.0 * lam  # g² = 2dλΩt, d = 1
+    ueff = U - 2.0 * g2_over_omega
+    assert out["e_bp"] == pytest.approx(-math.sqrt(ueff**2 + 16.0) - 2.0 * g2_over_omega,
+                                        abs=1e-9)
+
+
+# ---- trends of the seed (Secs. 3-5) -------------------------------------------------------
+
+def test_holstein_heavier_and_steeper_than_bond_peierls() -> None:
+    # 1-D, t/Ω = 0.25, U = 0: inside the converged region
+    m = {}
+    for model in ("bond_peierls", "holstein"):
+        for lam in (0.4, 0.8):
+            out = solve_point(model=model, d=1, lam=lam, t_over_omega=0.25, U_over_t=0.0)
+            assert out["status"] == Status.OK and out["bound"] and out["k0_minimum"]
+            m[model, lam] = out["mass_bp"]
+    for lam in (0.4, 0.8):
+        assert m["holstein", lam] > m["bond_peierls", lam]
+    growth_h = m["holstein", 0.8] / m["holstein", 0.4]
+    growth_bp = m["bond_peierls", 0.8] / m["bond_peierls", 0.4]
+    assert growth_h > 1.5 * growth_bp
+
+
+# ---- the kernel interface -----------------------------------------------------------------
+
+def test_kernel_outputs_tc_and_determinism() -> None:
+    kernel = get_kernel("bipolaron")
+    kw = dict(model="bond_peierls_antiadiabatic", d=2, lam=0.5, t_over_omega=0.5,
+              U_over_t=2.0, energy_tol=1e-8, rel_tol=1e-4)
+    out = kernel.solve_point(**kw)
+    again = kernel.solve_point(**kw)
+    assert set(out) >= {o.name for o in kernel.outputs} | {"status"}
+    for name in out:
+        if name != "message":
+            assert np.array_equal(out[name], again[name], equal_nan=True), name
+    assert out["status"] == Status.OK and out["bound"] and out["k0_minimum"]
+    # seed Eq. 8 in units of Ω, with the R² < 1 saturation
+    tc = 0.5 / (out["mass_bp"] * max(out["r2_bp"], 1.0)) * kw["t_over_omega"]
+    assert out["tc_over_omega"] == pytest.approx(tc, rel=1e-12)
+    assert out["tc_above_binding"] == (tc / kw["t_over_omega"] > out["delta_bp"])
+    assert out["tc_me_over_omega"] == pytest.approx(allen_dynes_tc(0.5, 0.1))
+    # d = 1 has no condensate
+    out1 = kernel.solve_point(**{**kw, "d": 1})
+    assert math.isnan(out1["tc_over_omega"]) and out1["bound"]
+
+
+def test_allen_dynes_limits() -> None:
+    # λ ≪ Λ₁: f₁ -> 1 and Allen–Dynes reduces to McMillan's ω/1.2 exp(...)
+    lam, mu = 0.3, 0.1
+    mcm = math.exp(-1.04 * (1 + lam) / (lam - mu * (1 + 0.62 * lam))) / 1.2
+    assert allen_dynes_tc(lam, mu) == pytest.approx(mcm, rel=0.06)
+    assert allen_dynes_tc(0.1, 0.1) == 0.0          # λ below μ*(1 + 0.62λ): no T_c
+    assert allen_dynes_tc(4.0, 0.1) > allen_dynes_tc(2.0, 0.1)
+
+
+def test_coupling_conventions() -> None:
+    # Holstein 1-D: λ = g²/(2dtΩ); g/Ω = 1 at t/Ω = 1 is λ = 1/2
+    a = solve_point(model="holstein", d=1, lam=1.0, coupling="g_over_omega",
+                    t_over_omega=1.0, U_over_t=0.0)
+    b = solve_point(model="holstein", d=1, lam=0.5, t_over_omega=1.0, U_over_t=0.0)
+    assert a["lambda_eff"] == pytest.approx(0.5) and b["coupling_over_omega"] == pytest.approx(1)
+    assert a["e_p"] == b["e_p"] and a["e_bp"] == b["e_bp"]
+    # bond-Peierls: λ = α²/(2Ωt) in every d
+    c, lam = coupling_constant("bond_peierls", 0.6, 2.0, 2)
+    assert c * c / (2.0 * 2.0) == pytest.approx(0.6) and lam == 0.6
+
+
+def test_memory_cap_reports_not_converged() -> None:
+    out = solve_point(model="bond_peierls", d=2, lam=0.6, t_over_omega=1.0, U_over_t=8.0,
+                      max_memory_gb=0.01)
+    assert out["status"] == Status.NOT_CONVERGED
+    assert "state cap" in out["message"]
+    assert out["memory_mb"] < 2 * 0.01 * 1024
