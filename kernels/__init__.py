@@ -4,6 +4,7 @@ Nothing here imports Dask, Zarr or the other pairsweep packages.
 """
 
 from ._api import Kernel, KernelInputError, Output, Parameter, Status
+from ._loop import loop_points
 from .registry import available_kernels, get_kernel
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "Status",
     "available_kernels",
     "get_kernel",
+    "loop_points",
 ]

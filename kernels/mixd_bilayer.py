@@ -394,22 +394,6 @@ def solve_point(
     return out
 
 
-def solve_block(params: Mapping[str, np.ndarray]) -> dict[str, Any]:
-    """Points of one block, solved one by one (each point is independent)."""
-    names = [p.name for p in _PARAMETERS]
-    n = len(np.asarray(params[names[0]]))
-    results = [
-        solve_point(**{name: np.asarray(params[name])[i].item() for name in names if name in params})
-        for i in range(n)
-    ]
-    out: dict[str, Any] = {}
-    for o in _OUTPUTS:
-        out[o.name] = np.asarray([r[o.name] for r in results], dtype=o.dtype)
-    out["status"] = np.asarray([int(r["status"]) for r in results], dtype=np.uint8)
-    out["messages"] = {i: r["message"] for i, r in enumerate(results) if "message" in r}
-    return out
-
-
 mixd_bilayer_kernel = Kernel(
     name="mixd_bilayer",
     version="1",
@@ -420,7 +404,6 @@ mixd_bilayer_kernel = Kernel(
     ),
     parameters=_PARAMETERS,
     outputs=_OUTPUTS,
-    solve_block=solve_block,
     solve_point=solve_point,
     extra_coords=extra_coords,
     check_inputs=check_inputs,

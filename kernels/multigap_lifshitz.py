@@ -386,26 +386,6 @@ def _isotope(model: Model, mu0: float, Tc: float, T_floor: float, h: float) -> f
     return 0.5 * (lnT[0] - lnT[1]) / (2.0 * h)
 
 
-def solve_block(params: Mapping[str, np.ndarray]) -> dict[str, Any]:
-    """Loop over the points of a block; the band structure is cached per geometry, so a
-    point's numbers do not depend on which other points share its block."""
-    names = [p.name for p in PARAMETERS]
-    n = len(np.asarray(params["eta"]))
-    results = []
-    for i in range(n):
-        kwargs = {}
-        for name in names:
-            value = np.asarray(params[name])[i]
-            kwargs[name] = value.item() if hasattr(value, "item") else value
-        results.append(solve_point(**kwargs))
-    block: dict[str, Any] = {}
-    for o in OUTPUTS:
-        block[o.name] = np.array([r[o.name] for r in results], dtype=o.dtype)
-    block["status"] = np.array([int(r["status"]) for r in results], dtype=np.uint8)
-    block["messages"] = {i: r["message"] for i, r in enumerate(results) if "message" in r}
-    return block
-
-
 PARAMETER_MAP = {p.name: p for p in PARAMETERS}
 
 multigap_lifshitz_kernel = Kernel(
@@ -415,7 +395,6 @@ multigap_lifshitz_kernel = Kernel(
     reference="Mazziotti, Raimondi, Valletta, Campi, Bianconi (sulphur hydrides): Eqs. 1–8, Figs. 3–11",
     parameters=PARAMETERS,
     outputs=OUTPUTS,
-    solve_block=solve_block,
     solve_point=solve_point,
     extra_coords=_extra_coords,
     check_inputs=check_inputs,

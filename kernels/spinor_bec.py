@@ -415,19 +415,6 @@ def solve_gap_point(
     return out
 
 
-def solve_gap_block(params: Mapping[str, np.ndarray]) -> dict:
-    """Loop over the points: each is a few dense N×N solves (N ≈ 150–500), nothing to batch."""
-    names = [p.name for p in gap_kernel.parameters]
-    n = len(np.asarray(params["delta_g"]))
-    rows = [solve_gap_point(**{k: params[k][i] for k in names}) for i in range(n)]
-    out: dict = {}
-    for o in gap_kernel.outputs:
-        out[o.name] = np.stack([np.asarray(r[o.name], dtype=o.dtype) for r in rows])
-    out["status"] = np.array([r["status"] for r in rows], dtype=np.uint8)
-    out["messages"] = {i: r["message"] for i, r in enumerate(rows) if "message" in r}
-    return out
-
-
 gap_kernel = Kernel(
     name="spinor_bec",
     version="2",
@@ -459,7 +446,6 @@ gap_kernel = Kernel(
         Output("n_nodes_main", "1", "radial nodes of the main grid", dtype="int32"),
         Output("d_min", "k_F", "width of the check grid's panels touching k_F"),
     ),
-    solve_block=solve_gap_block,
     solve_point=solve_gap_point,
     extra_coords={"ell": np.asarray(ELLS)},
     check_inputs=check_gap_inputs,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import socket
 import time
-import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,15 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from pairsweep.kernels import Kernel, Status, get_kernel
+from pairsweep.kernels import Kernel, Status, get_kernel, loop_points
+from pairsweep.kernels._loop import MESSAGE_LIMIT
 from pairsweep.storage import ledger
 from pairsweep.storage.layout import open_arrays, read_root_attrs, sync_block, write_block
 
 from .grid import BlockGrid, block_parameters
 
 __all__ = ["BlockResult", "compute_block", "evaluate_block"]
-
-_MESSAGE_LIMIT = 500
 
 
 @dataclass
@@ -40,59 +38,6 @@ class BlockResult:
     outputs: dict[str, np.ndarray]
     status: np.ndarray
     messages: dict[int, str]
-
-
-def _describe(exc: BaseException) -> str:
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f" (at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
-    return f"{type(exc).__name__}: {exc}{where}"[:_MESSAGE_LIMIT]
-
-
-def _empty_outputs(kernel: Kernel, n: int, extra_sizes: Mapping[str, int]) -> dict[str, np.ndarray]:
-    return {
-        o.name: np.full((n, *(extra_sizes[d] for d in o.dims)), o.fill_value, dtype=o.dtype)
-        for o in kernel.outputs
-    }
-
-
-def _store_point(
-    kernel: Kernel, result: BlockResult, i: int, values: Mapping[str, Any], extra_sizes: Mapping[str, int]
-) -> None:
-    for o in kernel.outputs:
-        value = np.asarray(values[o.name], dtype=o.dtype)
-        expected = tuple(extra_sizes[d] for d in o.dims)
-        if value.shape != expected:
-            raise ValueError(f"output {o.name!r} has shape {value.shape}, declared {expected}")
-        result.outputs[o.name][i] = value
-    result.status[i] = int(values["status"])
-    message = values.get("message")
-    if message:
-        result.messages[i] = str(message)[:_MESSAGE_LIMIT]
-
-
-def _loop_points(
-    kernel: Kernel, params: Mapping[str, np.ndarray], n: int, extra_sizes: Mapping[str, int]
-) -> BlockResult:
-    """The generic loop: one point at a time, each failure confined to its point."""
-    result = BlockResult(_empty_outputs(kernel, n, extra_sizes), np.full(n, Status.FAILED, np.uint8), {})
-    for i in range(n):
-        point = {name: values[i] for name, values in params.items()}
-        try:
-            if kernel.solve_point is not None:
-                values = kernel.solve_point(**point)
-            else:
-                assert kernel.solve_block is not None
-                single = kernel.solve_block({k: v[i : i + 1] for k, v in params.items()})
-                values = {k: (np.asarray(v)[0] if k != "messages" else v) for k, v in single.items()}
-                if single.get("messages"):
-                    values["message"] = next(iter(single["messages"].values()))
-            _store_point(kernel, result, i, values, extra_sizes)
-        except Exception as exc:  # noqa: BLE001 - a kernel bug must not kill the sweep
-            for o in kernel.outputs:  # undo a partial _store_point
-                result.outputs[o.name][i] = o.fill_value
-            result.status[i] = Status.FAILED
-            result.messages[i] = _describe(exc)
-    return result
 
 
 def _from_block_call(
@@ -110,7 +55,7 @@ def _from_block_call(
     status = np.asarray(raw["status"]).astype(np.uint8)
     if status.shape != (n,):
         raise ValueError(f"status has shape {status.shape}, expected ({n},)")
-    messages = {int(k): str(v)[:_MESSAGE_LIMIT] for k, v in dict(raw.get("messages") or {}).items()}
+    messages = {int(k): str(v)[:MESSAGE_LIMIT] for k, v in dict(raw.get("messages") or {}).items()}
     return BlockResult(outputs, status, messages)
 
 
@@ -128,9 +73,9 @@ def evaluate_block(
         try:
             result = _from_block_call(kernel, kernel.solve_block(params), n, extra_sizes)
         except Exception:  # noqa: BLE001 - isolate the failing points below
-            result = _loop_points(kernel, params, n, extra_sizes)
+            result = _from_block_call(kernel, loop_points(kernel, params, extra_sizes), n, extra_sizes)
     else:
-        result = _loop_points(kernel, params, n, extra_sizes)
+        result = _from_block_call(kernel, loop_points(kernel, params, extra_sizes), n, extra_sizes)
 
     unknown = ~np.isin(result.status, [Status.OK, Status.NOT_CONVERGED, Status.FAILED])
     for i in np.flatnonzero(unknown):

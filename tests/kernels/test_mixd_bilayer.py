@@ -18,7 +18,8 @@ import pytest
 from scipy.optimize import brentq
 
 from pairsweep.kernels import KernelInputError, Status, get_kernel
-from pairsweep.kernels.mixd_bilayer import check_inputs, extra_coords, solve_block, solve_point
+from pairsweep.kernels import loop_points
+from pairsweep.kernels.mixd_bilayer import check_inputs, extra_coords, mixd_bilayer_kernel, solve_point
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mixd_crossover.toml"
@@ -199,7 +200,7 @@ def test_results_do_not_depend_on_block_composition() -> None:
             "with_delta_k_map": np.zeros(len(selected), dtype=bool),
         }
         assert set(params) == set(names)
-        return solve_block(params)
+        return loop_points(mixd_bilayer_kernel, params)
 
     together = block([0, 1, 2])
     for i in range(3):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from pairsweep.kernels import KernelInputError, Status, get_kernel
+from pairsweep.kernels import KernelInputError, Status, get_kernel, loop_points
 from pairsweep.kernels import _lifshitz_gap as lg
 from pairsweep.kernels._lifshitz_bands import (
     HBAR2_2ME_EV_NM2 as C,
@@ -36,10 +36,14 @@ from pairsweep.kernels.multigap_lifshitz import (
     coupling_matrix,
     multigap_lifshitz_kernel as KERNEL,
     point_model,
-    solve_block,
     solve_point,
     tc_kelvin,
 )
+
+
+def solve_block_of(params):
+    return loop_points(KERNEL, params)
+
 
 L, W = 0.85, 0.55
 D = L + W
@@ -443,7 +447,7 @@ def _block(**columns):
 
 
 def test_block_outputs_status_and_failure_message():
-    out = solve_block(_block(eta=[-1.0, 1.0, 3.0], g=[0.4, 0.4, 0.0], case=["B", "A", "A"]))
+    out = solve_block_of(_block(eta=[-1.0, 1.0, 3.0], g=[0.4, 0.4, 0.0], case=["B", "A", "A"]))
     for o in KERNEL.outputs:
         assert out[o.name].dtype == np.dtype(o.dtype)
         assert out[o.name].shape == ((3, 3) if o.dims else (3,))
@@ -464,11 +468,11 @@ def test_results_do_not_depend_on_block_composition_or_cache_state():
     cols = {"eta": [0.0, 0.9, -0.4], "g": [0.35, 0.4, 0.3], "case": ["A", "B", "A"]}
     lg._PANEL_CACHE.clear()
     calibrated_bands.cache_clear()
-    first = solve_block(_block(**cols))
-    again = solve_block(_block(**{k: v[::-1] for k, v in cols.items()}))
+    first = solve_block_of(_block(**cols))
+    again = solve_block_of(_block(**{k: v[::-1] for k, v in cols.items()}))
     lg._PANEL_CACHE.clear()
     calibrated_bands.cache_clear()
-    alone = solve_block(_block(**{k: v[1:2] for k, v in cols.items()}))
+    alone = solve_block_of(_block(**{k: v[1:2] for k, v in cols.items()}))
     for o in KERNEL.outputs:
         np.testing.assert_array_equal(first[o.name], again[o.name][::-1])
         np.testing.assert_array_equal(first[o.name][1:2], alone[o.name])

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pairsweep.kernels import KernelInputError, Status, get_kernel
+from pairsweep.kernels import KernelInputError, Status, get_kernel, loop_points
 from pairsweep.kernels import _spinor_bec_gap as gapmod
 from pairsweep.kernels._spinor_bec_physics import N0, Model, interaction_moments, static_closed_form
 from pairsweep.kernels.spinor_bec import solve_gap_point
@@ -222,7 +222,7 @@ def test_block_result_equals_single_points_bit_for_bit(warm: dict) -> None:
     params["delta_g"] = np.array([0.05, 0.05])
     params["T"] = np.array([0.01, 0.01])
     params["chemical_potential"] = np.array(["fixed", "number"], dtype=object)
-    block = KERNEL.solve_block(params)
+    block = loop_points(KERNEL, params)
     number = point(delta_g=0.05, T=0.01, chemical_potential="number")
     for name in ("gap", "Tc", "mu", "lambda_fs", "refine_diff_gap", "refine_diff_mu"):
         assert np.array_equal(block[name][0], warm[name]), name
