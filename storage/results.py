@@ -22,8 +22,9 @@ __all__ = ["StoreStatus", "failures", "open_result", "store_status"]
 def open_result(path: str | Path, *, only_ok: bool = False) -> xr.Dataset:
     """Open a sweep result as a lazily loaded :class:`xarray.Dataset`.
 
-    Equivalent to ``xarray.open_zarr(path)``. With ``only_ok=True`` every output is masked
-    (NaN, or the fill value for integer outputs) where ``status`` is not ``ok``.
+    Equivalent to ``xarray.open_zarr(path)``. With ``only_ok=True`` every output is NaN
+    where ``status`` is not ``ok`` (integer and boolean outputs become float64 so that NaN can
+    mark them: no masked point reads as a number).
     """
     import xarray as xr  # here, not at import: `pairsweep status` never needs it
 
@@ -32,7 +33,7 @@ def open_result(path: str | Path, *, only_ok: bool = False) -> xr.Dataset:
         ok = ds["status"] == 0
         for name, var in ds.data_vars.items():
             if name != "status":
-                ds[name] = var.where(ok, other=np.nan if var.dtype.kind in "fc" else var.encoding.get("fill_value", 0))
+                ds[name] = var.where(ok)
     return ds
 
 

@@ -220,3 +220,15 @@ def test_dashboard_serves_the_block_tasks_progress(tmp_path, client):
     with urllib.request.urlopen(client.dashboard_link, timeout=30) as response:
         assert response.status == 200
     assert key_split(f"pairsweep_block-20260101T000000.000000-abcdef-{3}") == "pairsweep_block"
+
+
+def test_open_result_only_ok_masks_every_non_ok_point(tmp_path, client):
+    run_sweep(make(tmp_path, kernel="engine_kernels:FLAKY"), client=client, progress=False)
+    raw = open_result(tmp_path / "r.zarr").load()
+    masked = open_result(tmp_path / "r.zarr", only_ok=True).load()
+    ok = raw["status"].values == Status.OK
+    assert 0 < ok.sum() < ok.size
+    for name in ("f", "n_calls"):  # a float and an integer output
+        assert np.all(np.isnan(masked[name].values[~ok]))
+        np.testing.assert_array_equal(masked[name].values[ok], raw[name].values[ok])
+    assert np.all(np.isnan(masked["moments"].values[~ok, :]))
