@@ -116,8 +116,10 @@ def pt2_shift(model: int, d: int, omega: float, c: float) -> float:
     return -c * c * val
 
 
-@pytest.mark.parametrize("d", [1, 2])
-@pytest.mark.parametrize("model", [MODEL_BP, MODEL_H])
+@pytest.mark.parametrize(("model", "d"), [
+    (MODEL_BP, 1), (MODEL_H, 1), (MODEL_H, 2),
+    pytest.param(MODEL_BP, 2, marks=pytest.mark.slow),
+])
 def test_weak_coupling_polaron_shift(model: int, d: int) -> None:
     omega, lam = 1.0, 0.005
     name = "bond_peierls" if model == MODEL_BP else "holstein"
