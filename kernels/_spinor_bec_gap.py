@@ -457,18 +457,20 @@ def solve_tc(disc: Discretisation, il: int, t_floor: float, t_max: float = 4.0, 
     return TcResult(Tc, ok, msg, lam, vec)
 
 
+def _pair_function(E: np.ndarray, T: float) -> tuple[np.ndarray, np.ndarray]:
+    """φ = tanh(E/2T)/2E (1/2E at T = 0) and dφ/dE."""
+    if T <= 0.0:
+        return 0.5 / E, -0.5 / E**2
+    x = E / (2.0 * T)
+    th = np.tanh(x)
+    sech2 = 1.0 / np.cosh(np.minimum(x, 350.0)) ** 2  # the cap keeps cosh finite
+    return th / (2.0 * E), sech2 / (4.0 * T * E) - th / (2.0 * E * E)
+
+
 def _F_and_dF(delta: np.ndarray, xi: np.ndarray, T: float) -> tuple[np.ndarray, np.ndarray]:
     """F = Δ tanh(E/2T)/2E and ∂F/∂Δ (Δ real)."""
     E = np.sqrt(xi * xi + delta * delta)
-    if T <= 0.0:
-        phi = 0.5 / E
-        dphi = -0.5 / E**2
-    else:
-        x = E / (2.0 * T)
-        th = np.tanh(x)
-        phi = th / (2.0 * E)
-        sech2 = 1.0 / np.cosh(np.minimum(x, 350.0)) ** 2
-        dphi = sech2 / (4.0 * T * E) - th / (2.0 * E * E)
+    phi, dphi = _pair_function(E, T)
     F = delta * phi
     dF = phi + delta * delta / E * dphi
     return F, dF
@@ -550,16 +552,10 @@ def _number_parts(
     E = np.sqrt(xi * xi + delta * delta)
     pos = xi > 0.0
     one_minus_xi_over_e = np.where(pos, delta * delta / (E * (E + np.abs(xi))), 1.0 - xi / E)
+    phi, dphi = _pair_function(E, T)
     if T <= 0.0:
-        phi = 0.5 / E
-        dphi = -0.5 / E**2
         nu = one_minus_xi_over_e
     else:
-        x = E / (2.0 * T)
-        th = np.tanh(x)
-        phi = th / (2.0 * E)
-        sech2 = 1.0 / np.cosh(np.minimum(x, 350.0)) ** 2
-        dphi = sech2 / (4.0 * T * E) - th / (2.0 * E * E)
         ex = np.exp(-np.minimum(E / T, 700.0))
         nu = one_minus_xi_over_e + (xi / E) * (2.0 * ex / (1.0 + ex))
     F = delta * phi
