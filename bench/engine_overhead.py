@@ -6,7 +6,9 @@
 Prints, for a ~1 ms/point Python-loop kernel and ~10 µs and ~1 µs/point vectorized numpy
 kernels: (a) points/s of the kernel in one process (plain loop, or vectorized over blocks
 of the same shape the sweep uses), (b) points/s of the same grid through pairsweep on a
-LocalCluster with one single-threaded worker per core, and (b) / (cores × a). Then the
+LocalCluster with one single-threaded worker per core, and (b) / (cores × a); also (c) the
+same plain loops in `cores` processes at once without Dask, the machine's own ceiling on
+that many cores, and (b) / (c). Then the
 client's peak Python memory (tracemalloc) as the grid grows 10⁴ → 10⁷ points, and the wall
 time of `pairsweep status` and of resuming a finished 10⁶-point store (fresh processes, as a
 user types them). Ratios are measured in one run: the machines are shared and noisy.
@@ -58,6 +60,34 @@ def direct_rate(kernel, axes, chunks, max_seconds: float) -> float:
         if time.perf_counter() - start > max_seconds:
             break
     return points / (time.perf_counter() - start)
+
+
+def _direct_share(kernel_name: str, axes, chunks, share: int, n_shares: int) -> tuple[int, float]:
+    from pairsweep.kernels import get_kernel
+
+    kernel = get_kernel(kernel_name)
+    rs = resolve(Sweep(kernel=kernel.name, store="unused", axes=axes, chunks=chunks))
+    grid = BlockGrid(rs.shape, rs.chunks)
+    coords = [np.asarray(a.values) for a in rs.axes]
+    points, start = 0, time.perf_counter()
+    for block_id in range(share, grid.n_blocks, n_shares):
+        evaluate_block(kernel, block_parameters(rs.dims, coords, grid.block_slices(block_id)), {})
+        points += grid.block_size(block_id)
+    return points, time.perf_counter() - start
+
+
+def parallel_direct_rate(kernel, axes, chunks, processes: int) -> float:
+    """Points/s of plain loops in ``processes`` processes at once, no Dask: what the machine
+    itself delivers on that many cores (shared caches, memory bandwidth, SMT, noisy
+    neighbours), the ceiling any distribution layer can reach."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        pool.map(abs, range(processes))  # start-up out of the timing
+        start = time.perf_counter()
+        results = pool.starmap(_direct_share, [(kernel.name, axes, chunks, i, processes) for i in range(processes)])
+        wall = time.perf_counter() - start
+    return sum(points for points, _ in results) / wall
 
 
 def engine_rate(client, kernel, axes, chunks, store: Path) -> tuple[float, int]:
@@ -138,6 +168,9 @@ def main() -> None:
             label: direct_rate(kernel, square_axes(n), chunks, max_seconds=10 * scale + 2)
             for label, kernel, n, chunks in cases
         }
+        parallel = {
+            label: parallel_direct_rate(kernel, square_axes(n), chunks, cores) for label, kernel, n, chunks in cases
+        }
         t0 = time.perf_counter()
         with LocalCluster(n_workers=cores, threads_per_worker=1, dashboard_address=":0") as cluster, Client(cluster) as client:
             print(f"LocalCluster start: {time.perf_counter() - t0:.2f} s (not counted below)\n")
@@ -146,14 +179,15 @@ def main() -> None:
             client.run(lambda: [__import__(m) for m in ("bench_kernels", "zarr", "pairsweep.sweeps.execute")])
 
             print(f"{'kernel':<28}{'points':>10}{'blocks':>8}{'direct pt/s':>14}{'engine pt/s':>14}"
-                  f"{'engine/(cores*direct)':>24}")
+                  f"{'engine/(cores*direct)':>24}{f'{cores} plain procs pt/s':>20}{'engine/plain procs':>20}")
             for label, kernel, n_points, chunks in cases:
                 axes = square_axes(n_points)
                 store = work / f"{kernel.name.split(':')[1]}.zarr"
                 engine, n_blocks = engine_rate(client, kernel, axes, chunks, store)
                 n = len(axes["a"]) * len(axes["b"])
                 ratio = engine / (cores * direct[label])
-                print(f"{label:<28}{n:>10}{n_blocks:>8}{direct[label]:>14,.0f}{engine:>14,.0f}{ratio:>24.3f}")
+                print(f"{label:<28}{n:>10}{n_blocks:>8}{direct[label]:>14,.0f}{engine:>14,.0f}{ratio:>24.3f}"
+                      f"{parallel[label]:>20,.0f}{engine / parallel[label]:>20.3f}")
             print("(engine: wall time of run_sweep, store creation and every write, fsync and ledger entry included)")
 
         print("\nclient peak Python memory during run_sweep (tracemalloc), ~1 µs/point kernel,")
