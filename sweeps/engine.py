@@ -260,7 +260,8 @@ def run_sweep(
         raise SpecError(str(exc)) from None
     rs = prepare_store(sweep)
     grid = BlockGrid(rs.shape, rs.chunks)
-    if client is None and ledger.done_blocks(rs.store, grid.n_blocks).all():
+    done = ledger.done_blocks(rs.store, grid.n_blocks)
+    if client is None and done.all():
         # Nothing left: answer at once instead of starting (or queueing for) a cluster.
         return SweepReport(
             store=rs.store.resolve(),
@@ -271,8 +272,8 @@ def run_sweep(
         )
     if client is None:
         with connect(sweep.cluster.kind, sweep.cluster.options) as new_client:
-            return _run(rs, new_client, progress=progress, durable=durable)
-    return _run(rs, client, progress=progress, durable=durable)
+            return _run(rs, new_client, done, progress=progress, durable=durable)
+    return _run(rs, client, done, progress=progress, durable=durable)
 
 
 def _progress_bar(enabled: bool, total: int, initial: int):
@@ -281,11 +282,11 @@ def _progress_bar(enabled: bool, total: int, initial: int):
     return tqdm(total=total, initial=initial, unit="pt", disable=not enabled, file=sys.stderr, smoothing=0.05)
 
 
-def _run(rs: ResolvedSweep, client: Client, *, progress: bool, durable: bool) -> SweepReport:
+def _run(rs: ResolvedSweep, client: Client, done: np.ndarray, *, progress: bool, durable: bool) -> SweepReport:
+    """Submit every block not marked in ``done`` (the ledger's mask, read once by the caller)."""
     started = time.perf_counter()
     store = rs.store.resolve()
     grid = BlockGrid(rs.shape, rs.chunks)
-    done = ledger.done_blocks(store, grid.n_blocks)
     report = SweepReport(
         store=store,
         spec_hash=rs.spec_hash,
