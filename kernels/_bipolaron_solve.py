@@ -6,6 +6,7 @@ Private to :mod:`pairsweep.kernels.bipolaron`. Units: t = 1.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +34,9 @@ class Settings:
     eps_factor: float = 3.0
     max_steps: int = 60
     min_steps: int = 4
+    #: wall-clock budget of the growth (s); 0 = none. With a budget the stopping point, and
+    #: so the result of an unconverged point, depends on the machine's speed.
+    max_seconds: float = 0.0
 
 
 @dataclass
@@ -86,7 +90,7 @@ def grow(prob: Problem, st: Settings, *, need_mass: bool = False,
     always, for ``growth = "generations"``), else a selected expansion with a threshold that
     shrinks by ``eps_factor`` per step. Stops when the last step changed E by less than
     ``energy_tol`` and R², m* by less than ``rel_tol`` (relative), when nothing more can be
-    added, or at the state / step caps. ``bound_check(E)`` returning False disables the R²
+    added, or at the state, step or time caps. ``bound_check(E)`` returning False disables the R²
     and m* criteria (an unbound pair has no finite R²).
     """
     basis = VEDBasis(prob, max_states=st.max_states)
@@ -94,8 +98,18 @@ def grow(prob: Problem, st: Settings, *, need_mass: bool = False,
     psi = None
     energy = 0.0
     eps = 0.0
+    start = step_start = time.perf_counter()
     for step in range(st.max_steps):
         plain = st.growth == "generations" or basis.nstates < st.plain_states
+        now = time.perf_counter()
+        last_step_s, step_start = now - step_start, now
+        if step > 0 and st.max_seconds > 0:
+            # the next step costs about the last one times the basis growth per step
+            ratio = ser.sizes[-1] / ser.sizes[-2] if len(ser.sizes) > 1 else 3.0
+            predicted = last_step_s * max(1.5, min(ratio, 10.0))
+            if now - start + predicted > st.max_seconds:
+                ser.reason = "time cap"
+                break
         if step > 0:
             if plain:
                 eps = 0.0
@@ -149,6 +163,6 @@ def grow(prob: Problem, st: Settings, *, need_mass: bool = False,
         break
     else:
         ser.reason = "step cap"
-    if basis.truncated and ser.reason != "converged":
+    if basis.truncated and ser.reason not in ("converged", "time cap"):
         ser.reason = "state cap"
     return ser

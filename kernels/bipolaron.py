@@ -32,7 +32,8 @@ threefold per step; ``growth = "generations"`` keeps plain generations. Bases ar
 E decreases monotonically. A point is converged when the last step changed E_BP by less than
 ``energy_tol`` (units of t) and R²_BP and m*_BP by less than ``rel_tol`` (relative); otherwise
 it is NOT_CONVERGED, with the last changes reported. A point never holds more than
-``max_memory_gb`` of arrays (the state cap follows from it).
+``max_memory_gb`` of arrays (the state cap follows from it); with ``max_seconds`` > 0 the
+growth also stops before a step that would overrun that wall-clock budget ("time cap").
 
 Observables and conventions
 ---------------------------
@@ -58,6 +59,7 @@ Observables and conventions
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -147,11 +149,12 @@ def solve_point(model: str = "bond_peierls", lam: float = 0.5, coupling: str = "
                 d: int = 2, energy_tol: float = 1e-3, rel_tol: float = 0.02,
                 binding_tol: float = 1e-3, max_memory_gb: float = 2.0,
                 max_phonons: int = 30, max_cloud: int = 100, max_separation: int = 100,
-                growth: str = "selected", max_steps: int = 60,
+                growth: str = "selected", max_steps: int = 60, max_seconds: float = 0.0,
                 tc_prefactor: float = TC_PREFACTOR_2D, mu_star: float = 0.1,
                 **_: Any) -> dict[str, Any]:
     """One parameter point; see the module docstring. Never raises for a physics failure."""
     out: dict[str, Any] = dict(_NAN_OUT)
+    started = time.perf_counter()
     d = int(d)
     omega = 1.0 / float(t_over_omega)
     c, lam_eff = coupling_constant(model, float(lam), omega, d, coupling)
@@ -166,7 +169,7 @@ def solve_point(model: str = "bond_peierls", lam: float = 0.5, coupling: str = "
     # the polaron gets a tenth of the budget and 1 % of the energy tolerance (it enters Δ_BP)
     pol_prob = Problem(two_electrons=False, **common)
     st_p = Settings(energy_tol=0.01 * float(energy_tol), rel_tol=float(rel_tol), growth=growth,
-                    max_steps=int(max_steps))
+                    max_steps=int(max_steps), max_seconds=0.1 * float(max_seconds))
     from ._bipolaron_ved import VEDBasis
     st_p.max_states = max(64, int(0.1 * budget / VEDBasis(pol_prob, 64).bytes_per_state()))
     pol = grow(pol_prob, st_p)
@@ -183,6 +186,9 @@ def solve_point(model: str = "bond_peierls", lam: float = 0.5, coupling: str = "
     bp_prob = Problem(two_electrons=True, **common)
     st = Settings(energy_tol=float(energy_tol), rel_tol=float(rel_tol), growth=growth,
                   max_steps=int(max_steps))
+    if max_seconds > 0:
+        # what the polaron left, less a fifth for the K-scans and the final mass
+        st.max_seconds = max(1e-3, 0.8 * (float(max_seconds) - (time.perf_counter() - started)))
     st.max_states = max(64, int(0.9 * budget / VEDBasis(bp_prob, 64).bytes_per_state()))
 
     def is_bound(e: float) -> bool:
@@ -289,6 +295,9 @@ PARAMETERS = (
               choices=("selected", "generations")),
     Parameter("max_steps", "1", "cap on growth steps", default=60, bounds=(1, 200),
               integer=True),
+    Parameter("max_seconds", "s", "wall-clock budget of one point's basis growth, 0 = none "
+              "(with a budget an unconverged point's values depend on the machine's speed)",
+              default=0.0, bounds=(0.0, 1e6)),
     Parameter("tc_prefactor", "1", "prefactor C of seed Eq. 8, T_c = C/(m* R²) in d = 2",
               default=TC_PREFACTOR_2D, bounds=(0.0, 10.0)),
     Parameter("mu_star", "1", "Coulomb pseudopotential μ* of the Migdal–Eliashberg estimate",

@@ -261,3 +261,16 @@ def test_memory_cap_reports_not_converged() -> None:
     assert out["status"] == Status.NOT_CONVERGED
     assert "state cap" in out["message"]
     assert out["memory_mb"] < 2 * 0.01 * 1024
+
+
+def test_time_cap_reports_not_converged() -> None:
+    # the point that reaches the state cap above, now with a wall-clock budget it cannot meet
+    out = solve_point(model="bond_peierls", d=2, lam=0.6, t_over_omega=1.0, U_over_t=8.0,
+                      max_memory_gb=1.0, max_seconds=1.0)
+    assert out["status"] == Status.NOT_CONVERGED
+    assert "time cap" in out["message"]
+    assert out["de_last"] > 1e-3                        # stopped far from the tolerance
+    # the time cap, not the 1 GB state cap (about 1.7 M states), stopped the growth
+    assert "state cap" not in out["message"] and out["basis_size"] < 500_000
+    # the basis it stopped at still gives a variational energy, below two free electrons
+    assert out["e_bp"] < -8.0
