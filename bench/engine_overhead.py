@@ -33,8 +33,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # bench_kernels, for this process and the spawned workers
 
 from bench_kernels import LOOP_1MS, VECTOR_1US, VECTOR_10US  # noqa: E402
-from distributed import Client, LocalCluster  # noqa: E402
+from distributed import Client  # noqa: E402
 
+from pairsweep.cluster import connect  # noqa: E402
 from pairsweep.sweeps import Sweep, run_sweep  # noqa: E402
 from pairsweep.sweeps.execute import evaluate_block  # noqa: E402
 from pairsweep.sweeps.grid import BlockGrid, block_parameters  # noqa: E402
@@ -90,13 +91,42 @@ def parallel_direct_rate(kernel, axes, chunks, processes: int) -> float:
     return sum(points for points, _ in results) / wall
 
 
-def engine_rate(client, kernel, axes, chunks, store: Path) -> tuple[float, int]:
+def engine_rate(client, kernel, axes, chunks, store: Path) -> tuple[float, int, float]:
     sweep = Sweep(kernel=kernel.name, store=store, axes=axes, chunks=chunks)
     start = time.perf_counter()
     report = run_sweep(sweep, client=client, progress=False)
     elapsed = time.perf_counter() - start
     assert report.complete and report.failed == 0
-    return report.points_computed / elapsed, report.n_blocks
+    return report.points_computed / elapsed, report.n_blocks, elapsed
+
+
+def time_budget(store: Path, wall: float, workers: int, direct: float) -> dict[str, float]:
+    """Where the workers' time went, as shares of workers x wall, from the ledger entries:
+    the kernel at its single-process speed, the kernel's slowdown inside a worker (GIL
+    and CPU taken by the worker's own threads, the nanny, the scheduler), writing and
+    fsyncing the block, and the rest (dispatch, ledger entry, idle tail)."""
+    from pairsweep.storage import ledger
+
+    entries = list(ledger.iter_entries(store))
+    points = sum(e["points"] for e in entries)
+    kernel = sum(e["kernel_seconds"] for e in entries)
+    busy = sum(e["seconds"] for e in entries)
+    total = wall * workers
+    ideal = points / direct
+    return {"kernel at direct speed": ideal / total, "kernel slowdown in worker": (kernel - ideal) / total,
+            "write + fsync": (busy - kernel) / total, "dispatch, ledger, idle": 1.0 - busy / total}
+
+
+def fresh_temporaries_us_per_point(blocks: int = 10, size: int = 65536) -> float:
+    """µs/point of numpy code that makes fresh ~200 KiB temporaries, as most kernels do.
+    Timed in this process and in a worker: a worker whose nanny exported
+    MALLOC_TRIM_THRESHOLD_ (distributed's default) pays a page fault storm here."""
+    x, k = np.linspace(0.0, 1.0, size), np.linspace(0.0, 1.0, 100)
+    start = time.perf_counter()
+    for _ in range(blocks):
+        for first in range(0, size, 256):
+            np.exp(-np.multiply.outer(x[first:first + 256], k)).sum(axis=1)
+    return (time.perf_counter() - start) / (blocks * size) * 1e6
 
 
 def client_peak_memory(client, n_points: int, store: Path) -> tuple[float, int]:
@@ -171,24 +201,34 @@ def main() -> None:
         parallel = {
             label: parallel_direct_rate(kernel, square_axes(n), chunks, cores) for label, kernel, n, chunks in cases
         }
+        temporaries_direct = fresh_temporaries_us_per_point()
         t0 = time.perf_counter()
-        with LocalCluster(n_workers=cores, threads_per_worker=1, dashboard_address=":0") as cluster, Client(cluster) as client:
+        # pairsweep's own local cluster (its worker settings included), as `pairsweep run` makes it
+        with connect("local", {"n_workers": cores, "dashboard_address": ":0"}) as client:
             print(f"LocalCluster start: {time.perf_counter() - t0:.2f} s (not counted below)\n")
             # One-off worker start-up (imports of the kernel module, zarr and the block task)
             # is kept out of the timings, like the cluster start.
             client.run(lambda: [__import__(m) for m in ("bench_kernels", "zarr", "pairsweep.sweeps.execute")])
 
+            budgets: dict[str, dict[str, float]] = {}
             print(f"{'kernel':<28}{'points':>10}{'blocks':>8}{'direct pt/s':>14}{'engine pt/s':>14}"
                   f"{'engine/(cores*direct)':>24}{f'{cores} plain procs pt/s':>20}{'engine/plain procs':>20}")
             for label, kernel, n_points, chunks in cases:
                 axes = square_axes(n_points)
                 store = work / f"{kernel.name.split(':')[1]}.zarr"
-                engine, n_blocks = engine_rate(client, kernel, axes, chunks, store)
+                engine, n_blocks, wall = engine_rate(client, kernel, axes, chunks, store)
                 n = len(axes["a"]) * len(axes["b"])
                 ratio = engine / (cores * direct[label])
                 print(f"{label:<28}{n:>10}{n_blocks:>8}{direct[label]:>14,.0f}{engine:>14,.0f}{ratio:>24.3f}"
                       f"{parallel[label]:>20,.0f}{engine / parallel[label]:>20.3f}")
+                budgets[label] = time_budget(store, wall, cores, direct[label])
             print("(engine: wall time of run_sweep, store creation and every write, fsync and ledger entry included)")
+            in_worker = client.submit(fresh_temporaries_us_per_point, pure=False).result()
+            print(f"\nnumpy code with fresh 200 KiB temporaries: {temporaries_direct:.2f} µs/point in a plain "
+                  f"process, {in_worker:.2f} in a worker (ratio {in_worker / temporaries_direct:.2f})")
+            print("\nworkers' time (workers x wall of run_sweep), from the ledger entries:")
+            for label, budget in budgets.items():
+                print(f"  {label:<28}" + "  ".join(f"{k} {v:6.1%}" for k, v in budget.items()))
 
         print("\nclient peak Python memory during run_sweep (tracemalloc), ~1 µs/point kernel,")
         print("scheduler and workers in separate processes:")

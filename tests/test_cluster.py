@@ -376,3 +376,40 @@ def test_dask_jobqueue_import_keeps_ctrl_c_and_works_off_the_main_thread() -> No
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+def _worker_settings(client: Any) -> set[tuple[str, str]]:
+    keys = ("distributed.worker.profile.interval", "distributed.admin.tick.interval")
+    per_worker = client.run(lambda: tuple(dask.config.get(k) for k in keys))
+    return {tuple(values) for values in per_worker.values()}
+
+
+def test_local_workers_get_coarse_housekeeping_but_user_settings_win() -> None:
+    from pairsweep.cluster import connect
+
+    with connect("local", {"n_workers": 1, "dashboard_address": ":0"}) as client:
+        assert _worker_settings(client) == {("100ms", "1000ms")}
+    # the client process's own configuration is untouched
+    assert dask.config.get("distributed.admin.tick.interval") == "20ms"
+    with dask.config.set({"distributed.admin.tick.interval": "50ms"}):
+        with connect("local", {"n_workers": 1, "dashboard_address": ":0"}) as client:
+            assert _worker_settings(client) == {("100ms", "50ms")}
+
+
+def test_local_workers_keep_glibcs_adaptive_malloc() -> None:
+    # A fresh process, as `pairsweep run` is: a LocalCluster's nannies live in the creating
+    # process and export their pre-spawn environment into it, so this test process (whose
+    # session cluster has distributed's defaults) would pass MALLOC_TRIM_THRESHOLD_ on.
+    code = (
+        "import os\n"
+        "from pairsweep.cluster import connect\n"
+        "if __name__ == '__main__':\n"
+        "    with connect('local', {'n_workers': 1, 'dashboard_address': ':0'}) as client:\n"
+        "        env = client.run(lambda: (os.environ.get('MALLOC_TRIM_THRESHOLD_'), os.environ.get('OMP_NUM_THREADS')))\n"
+        "    print(sorted(set(env.values())))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    # unset, so numpy temporaries reuse heap memory; the one-thread BLAS pin stays
+    assert out.stdout.strip().splitlines()[-1] == "[(None, '1')]"
