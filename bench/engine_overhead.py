@@ -8,7 +8,10 @@ kernels: (a) points/s of the kernel in one process (plain loop, or vectorized ov
 of the same shape the sweep uses), (b) points/s of the same grid through pairsweep on a
 LocalCluster with one single-threaded worker per core, and (b) / (cores × a); also (c) the
 same plain loops in `cores` processes at once without Dask, the machine's own ceiling on
-that many cores, and (b) / (c). Then the
+that many cores, and (b) / (c); where the workers' time went (kernel at plain-loop speed,
+the kernel's slowdown inside a worker, writes and fsyncs, dispatch and idle), from the
+ledger entries; and numpy code with fresh temporaries timed in a plain process and in a
+worker (glibc's malloc settings). Then the
 client's peak Python memory (tracemalloc) as the grid grows 10⁴ → 10⁷ points, and the wall
 time of `pairsweep status` and of resuming a finished 10⁶-point store (fresh processes, as a
 user types them). Ratios are measured in one run: the machines are shared and noisy.
