@@ -98,7 +98,8 @@ _REPORT_EVERY = 30.0
 #   statistical profiler samples every stack every 10 ms, the event loop's tick fires every
 #   20 ms, the system monitor polls psutil every 0.5 s. At the coarser values below a
 #   ~1 ms/point Python kernel on 2 workers ran at 0.96-0.97 of (cores x a plain loop)
-#   instead of 0.88-0.92 (three interleaved pairs of runs). The dashboard keeps its Profile
+#   instead of 0.88-0.92, and in a second series 0.97 instead of 0.93-0.95 (interleaved
+#   pairs of runs, bench/worker_settings.py). The dashboard keeps its Profile
 #   and System tabs, sampled more coarsely; the tick still catches an event loop blocked for
 #   longer than `distributed.admin.tick.limit`.
 # * the nanny exports MALLOC_TRIM_THRESHOLD_=65536 so that dask arrays' memory goes back to
