@@ -94,6 +94,12 @@ def parallel_direct_rate(kernel, axes, chunks, processes: int) -> float:
     return sum(points for points, _ in results) / wall
 
 
+def warm_up_workers(client) -> None:
+    """One-off worker start-up (imports of the kernel module, zarr and the block task),
+    kept out of the timings like the cluster start."""
+    client.run(lambda: [__import__(m) for m in ("bench_kernels", "zarr", "pairsweep.sweeps.execute")])
+
+
 def engine_rate(client, kernel, axes, chunks, store: Path) -> tuple[float, int, float]:
     sweep = Sweep(kernel=kernel.name, store=store, axes=axes, chunks=chunks)
     start = time.perf_counter()
@@ -209,9 +215,7 @@ def main() -> None:
         # pairsweep's own local cluster (its worker settings included), as `pairsweep run` makes it
         with connect("local", {"n_workers": cores, "dashboard_address": ":0"}) as client:
             print(f"LocalCluster start: {time.perf_counter() - t0:.2f} s (not counted below)\n")
-            # One-off worker start-up (imports of the kernel module, zarr and the block task)
-            # is kept out of the timings, like the cluster start.
-            client.run(lambda: [__import__(m) for m in ("bench_kernels", "zarr", "pairsweep.sweeps.execute")])
+            warm_up_workers(client)
 
             budgets: dict[str, dict[str, float]] = {}
             print(f"{'kernel':<28}{'points':>10}{'blocks':>8}{'direct pt/s':>14}{'engine pt/s':>14}"

@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE))
 
 from bench_kernels import LOOP_1MS  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
-from engine_overhead import direct_rate, engine_rate, square_axes  # noqa: E402
+from engine_overhead import direct_rate, engine_rate, square_axes, warm_up_workers  # noqa: E402
 
 from pairsweep.cluster import connect  # noqa: E402
 
@@ -36,7 +36,7 @@ def _run(make_client, axes, chunks) -> float:
     work = Path(tempfile.mkdtemp(prefix="pairsweep-bench-"))
     try:
         with make_client() as client:
-            client.run(lambda: [__import__(m) for m in ("bench_kernels", "zarr", "pairsweep.sweeps.execute")])
+            warm_up_workers(client)
             rate, _, _ = engine_rate(client, LOOP_1MS, axes, chunks, work / "s.zarr")
         return rate
     finally:
