@@ -5,15 +5,16 @@ Private to :mod:`pairsweep.kernels.bipolaron`. Units: t = 1.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._bipolaron_ved import Problem, VEDBasis
+from ._bipolaron_ved import MODEL_BP, Problem, TimeCap, VEDBasis
 
-__all__ = ["Settings", "Series", "grow", "energy_at", "curvature_mass"]
+__all__ = ["Settings", "Series", "grow", "energy_at", "curvature_mass", "compile_numba"]
 
 #: Momentum step of the finite-difference curvature (1/a). E(K) = E0 + K²/(2m*) + O(K⁴):
 #: the O(δK²) relative error is ~2e-4 for a cosine band.
@@ -34,9 +35,6 @@ class Settings:
     eps_factor: float = 3.0
     max_steps: int = 60
     min_steps: int = 4
-    #: wall-clock budget of the growth (s); 0 = none. With a budget the stopping point, and
-    #: so the result of an unconverged point, depends on the machine's speed.
-    max_seconds: float = 0.0
 
 
 @dataclass
@@ -49,6 +47,7 @@ class Series:
     r2: list[float] = field(default_factory=list)
     nph: list[float] = field(default_factory=list)
     residuals: list[float] = field(default_factory=list)
+    solve_seconds: list[float] = field(default_factory=list)
     masses: dict[int, float] = field(default_factory=dict)
     psi: np.ndarray | None = None
     exhausted: bool = False          # no new state can be added: exact within the caps
@@ -68,22 +67,32 @@ class Series:
 
 
 def energy_at(basis: VEDBasis, ncut: int, K: np.ndarray, v0: np.ndarray | None,
-              tol: float) -> float:
-    return basis.ground(ncut, K=K, v0=v0, tol=tol)[0]
+              tol: float, deadline: float | None = None) -> float:
+    return basis.ground(ncut, K=K, v0=v0, tol=tol, deadline=deadline)[0]
 
 
 def curvature_mass(basis: VEDBasis, ncut: int, e0: float, psi0: np.ndarray,
-                   tol: float) -> float:
-    """m* = [∂²E/∂K_x²]^{-1} at K = 0 (units ħ = a = 1, t = 1); NaN if not positive."""
+                   tol: float, deadline: float | None = None) -> float:
+    """m* = [∂²E/∂K_x²]^{-1} at K = 0 (units ħ = a = 1, t = 1); NaN if not positive.
+
+    Raises :class:`TimeCap` past ``deadline``."""
     K = np.zeros(basis.prob.d)
     K[0] = DK
-    e1 = energy_at(basis, ncut, K, psi0, tol)
+    e1 = energy_at(basis, ncut, K, psi0, tol, deadline)
     curv = 2.0 * (e1 - e0) / DK**2
     return 1.0 / curv if curv > 0 else math.nan
 
 
+#: Cost of the work after a bound pair's growth, in units of the final basis's K = 0 solve:
+#: the complex curvature solve on that basis and the three K checks on the one before.
+#: Measured at λ = 5, t/Ω = 0.05, 2-D, U = 8t, 0.68 M states: solve 1.3 s, mass 2.3 s (1.7),
+#: K checks 0.9–1.1 s on 0.24 M states (0.7–0.8 each); the constants add a margin.
+POST_SOLVES_AT_NEXT = 2.0
+POST_SOLVES_AT_LAST = 3.0
+
+
 def grow(prob: Problem, st: Settings, *, need_mass: bool = False,
-         need_r2: bool = False, bound_check=None) -> Series:
+         need_r2: bool = False, bound_check=None, deadline: float | None = None) -> Series:
     """Grow the basis step by step until the energy (and R², m* if asked) converge.
 
     A step is one plain generation while the basis is smaller than ``plain_states`` (or
@@ -92,22 +101,31 @@ def grow(prob: Problem, st: Settings, *, need_mass: bool = False,
     ``energy_tol`` and R², m* by less than ``rel_tol`` (relative), when nothing more can be
     added, or at the state, step or time caps. ``bound_check(E)`` returning False disables the R²
     and m* criteria (an unbound pair has no finite R²).
+
+    ``deadline`` (``time.perf_counter()`` seconds) ends the growth: a step predicted to run
+    past it is not started, and a solve that runs past it is abandoned; the series then ends
+    at the last solved step with reason "time cap". With ``need_mass`` the prediction keeps
+    back the time of the mass and K checks that follow a bound pair's growth.
     """
     basis = VEDBasis(prob, max_states=st.max_states)
     ser = Series(basis)
     psi = None
     energy = 0.0
     eps = 0.0
-    start = step_start = time.perf_counter()
+    step_start = time.perf_counter()
+    solve_s = 0.0
     for step in range(st.max_steps):
         plain = st.growth == "generations" or basis.nstates < st.plain_states
         now = time.perf_counter()
         last_step_s, step_start = now - step_start, now
-        if step > 0 and st.max_seconds > 0:
+        if step > 0 and deadline is not None:
             # the next step costs about the last one times the basis growth per step
             ratio = ser.sizes[-1] / ser.sizes[-2] if len(ser.sizes) > 1 else 3.0
-            predicted = last_step_s * max(1.5, min(ratio, 10.0))
-            if now - start + predicted > st.max_seconds:
+            ratio = max(1.5, min(ratio, 10.0))
+            predicted = last_step_s * ratio
+            if need_mass and (bound_check is None or bound_check(energy)):
+                predicted += solve_s * (POST_SOLVES_AT_NEXT * ratio + POST_SOLVES_AT_LAST)
+            if now + predicted > deadline:
                 ser.reason = "time cap"
                 break
         if step > 0:
@@ -130,7 +148,17 @@ def grow(prob: Problem, st: Settings, *, need_mass: bool = False,
         else:
             basis.build_rows()
         n = basis.nstates
-        energy, psi, res, _ = basis.ground(n, v0=psi, tol=st.lanczos_tol)
+        solve_start = time.perf_counter()
+        try:
+            # the first step is one state: always solved, so the series is never empty
+            energy_n, psi_n, res, _ = basis.ground(n, v0=psi, tol=st.lanczos_tol,
+                                                   deadline=deadline if ser.sizes else None)
+        except TimeCap:
+            ser.reason = "time cap"
+            break
+        solve_s = time.perf_counter() - solve_start
+        ser.solve_seconds.append(solve_s)
+        energy, psi = energy_n, psi_n
         r2, nph, _ = basis.moments(psi, n)
         ser.sizes.append(n)
         ser.energies.append(energy)
@@ -146,14 +174,21 @@ def grow(prob: Problem, st: Settings, *, need_mass: bool = False,
         if need_r2 and bound and ser.rel_change(ser.r2) >= st.rel_tol:
             continue
         if need_mass and bound:
-            for k in (len(ser.sizes) - 2, len(ser.sizes) - 1):
-                nk = ser.sizes[k]
-                if nk not in ser.masses:
-                    if nk == n:
-                        ser.masses[nk] = curvature_mass(basis, nk, energy, psi, st.lanczos_tol)
-                    else:
-                        ek, pk, _, _ = basis.ground(nk, v0=psi[:nk], tol=st.lanczos_tol)
-                        ser.masses[nk] = curvature_mass(basis, nk, ek, pk, st.lanczos_tol)
+            try:
+                for k in (len(ser.sizes) - 2, len(ser.sizes) - 1):
+                    nk = ser.sizes[k]
+                    if nk not in ser.masses:
+                        if nk == n:
+                            ser.masses[nk] = curvature_mass(basis, nk, energy, psi,
+                                                            st.lanczos_tol, deadline)
+                        else:
+                            ek, pk, _, _ = basis.ground(nk, v0=psi[:nk], tol=st.lanczos_tol,
+                                                        deadline=deadline)
+                            ser.masses[nk] = curvature_mass(basis, nk, ek, pk, st.lanczos_tol,
+                                                            deadline)
+            except TimeCap:
+                ser.reason = "time cap"
+                break
             m0, m1 = ser.masses[ser.sizes[-2]], ser.masses[ser.sizes[-1]]
             if not (math.isfinite(m0) and math.isfinite(m1)):
                 continue
@@ -166,3 +201,17 @@ def grow(prob: Problem, st: Settings, *, need_mass: bool = False,
     if basis.truncated and ser.reason not in ("converged", "time cap"):
         ser.reason = "state cap"
     return ser
+
+
+@functools.cache
+def compile_numba() -> None:
+    """Compile (or load from numba's cache) every compiled routine once per process.
+
+    A point's wall-clock budget then measures its own work: the first call in a fresh
+    process otherwise spends seconds compiling inside the first point's budget.
+    """
+    prob = Problem(model=MODEL_BP, d=1, two_electrons=True, omega=1.0, coupling=0.5,
+                   max_generations=12)
+    ser = grow(prob, Settings(max_states=20_000, plain_states=200, max_steps=10))
+    n = ser.sizes[-1]
+    ser.basis.ground(n, K=np.array([0.3]), v0=ser.psi)     # the complex mat-vec

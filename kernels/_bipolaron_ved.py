@@ -41,6 +41,7 @@ nearer of its two end sites).
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,6 +53,7 @@ __all__ = [
     "MODEL_H",
     "MODEL_H_AA",
     "Problem",
+    "TimeCap",
     "VEDBasis",
     "lanczos_ground",
 ]
@@ -558,18 +560,31 @@ def _moments(keys, cfg, psi2, ncut):
     return s_r2, s_n, s_0
 
 
+class TimeCap(Exception):
+    """A solve ran past its wall-clock deadline (``time.perf_counter()`` seconds)."""
+
+
 def lanczos_ground(matvec, v0: np.ndarray, tol: float = 1e-9, m: int = 80,
-                   max_matvecs: int = 20000, store_limit_bytes: float = 5e8
-                   ) -> tuple[float, np.ndarray, float, int]:
+                   max_matvecs: int = 20000, store_limit_bytes: float = 5e8,
+                   deadline: float | None = None) -> tuple[float, np.ndarray, float, int]:
     """Lowest eigenpair of a Hermitian operator by restarted Lanczos.
 
     Each cycle runs up to ``m`` Lanczos steps from the current vector, takes the lowest
     Ritz pair, and restarts from it; it stops when the true residual ‖Hx − θx‖ < ``tol``.
     The Lanczos vectors are kept when they fit in ``store_limit_bytes``; otherwise the cycle
     is replayed to rebuild the Ritz vector (twice the mat-vecs, four vectors of memory).
-    Deterministic. Returns (θ, x, residual, mat-vec count).
+    Deterministic. Returns (θ, x, residual, mat-vec count). Raises :class:`TimeCap` when a
+    mat-vec ends past ``deadline`` (a ``time.perf_counter()`` value).
     """
     from scipy.linalg import eigh_tridiagonal
+
+    if deadline is not None:
+        inner = matvec
+
+        def matvec(x: np.ndarray, y: np.ndarray) -> None:
+            inner(x, y)
+            if time.perf_counter() > deadline:
+                raise TimeCap
 
     n = v0.shape[0]
     v = v0 / np.linalg.norm(v0)
@@ -869,8 +884,11 @@ class VEDBasis:
         return H
 
     def ground(self, ncut: int, K: np.ndarray | None = None, v0: np.ndarray | None = None,
-               tol: float = 1e-9) -> tuple[float, np.ndarray, float, int]:
-        """Lowest eigenpair of the basis [0, ncut) at total momentum K."""
+               tol: float = 1e-9, deadline: float | None = None
+               ) -> tuple[float, np.ndarray, float, int]:
+        """Lowest eigenpair of the basis [0, ncut) at total momentum K.
+
+        Raises :class:`TimeCap` past ``deadline`` (``time.perf_counter()`` seconds)."""
         mv, cplx = self.make_matvec(ncut, K)
         if ncut <= 300:
             H = self.dense(ncut, K)
@@ -887,7 +905,8 @@ class VEDBasis:
             # a small uniform component keeps the start from missing the ground state
             x0 += 1e-3 * np.linalg.norm(x0) / math.sqrt(ncut)
         return lanczos_ground(mv, x0, tol=tol,
-                              store_limit_bytes=min(5e8, 0.25 * self.max_states * 8))
+                              store_limit_bytes=min(5e8, 0.25 * self.max_states * 8),
+                              deadline=deadline)
 
     def moments(self, psi: np.ndarray, ncut: int) -> tuple[float, float, float]:
         p2 = np.abs(psi[:ncut]) ** 2
