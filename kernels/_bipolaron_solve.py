@@ -83,12 +83,16 @@ def curvature_mass(basis: VEDBasis, ncut: int, e0: float, psi0: np.ndarray,
     return 1.0 / curv if curv > 0 else math.nan
 
 
-#: Cost of the work after a bound pair's growth, in units of the final basis's K = 0 solve:
-#: the complex curvature solve on that basis and the three K checks on the one before.
-#: Measured at λ = 5, t/Ω = 0.05, 2-D, U = 8t, 0.68 M states: solve 1.3 s, mass 2.3 s (1.7),
-#: K checks 0.9–1.1 s on 0.24 M states (0.7–0.8 each); the constants add a margin.
+#: Cost of the work after a bound pair's growth step, in units of that step's K = 0 solve
+#: (which starts from the previous eigenvector, so it is cheap): if the next step is the last,
+#: the complex curvature solve on its basis (1.7 of ITS solves, about ratio × this one) and
+#: the three K checks plus the previous-basis mass on this basis (3.4 each, from a start
+#: vector of another K). Measured at λ = 5, t/Ω = 0.05, 2-D, U = 8t: solves 0.29 s at
+#: 0.24 M and 1.3 s at 0.68 M states, mass 2.3 s at 0.68 M, K checks 0.9–1.1 s at 0.24 M.
+#: With 2 and 3 here, two bound 6–7 M-state points of the 300 s table and one converged
+#: point ran out of time in the K checks.
 POST_SOLVES_AT_NEXT = 2.0
-POST_SOLVES_AT_LAST = 3.0
+POST_SOLVES_AT_LAST = 16.0
 
 
 def grow(prob: Problem, st: Settings, *, need_mass: bool = False,

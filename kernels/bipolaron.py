@@ -49,8 +49,9 @@ Observables and conventions
 * E_P: the one-electron energy minimised over K along x (and along the diagonal for d > 1)
   on the polaron's K = 0 basis: a 9-point scan, then Brent refinement when the minimum is
   not at K = 0, both on the series' smallest basis with ≥ 1/4 of the final states (≥ 3000),
-  which only locates the minimum; E_P is then evaluated there on the final basis. Δ_BP = 2E_P − E_BP; ``bound`` when Δ_BP > ``binding_tol`` (units of t). For an
-  unbound pair R², m* and T_c are NaN (the variational R² only measures the basis).
+  which only locates the minimum; E_P is then evaluated there on the final basis.
+  Δ_BP = 2E_P − E_BP; ``bound`` when Δ_BP > ``binding_tol`` (units of t). For an unbound
+  pair R², m* and T_c are NaN (the variational R² only measures the basis).
 * T_c (seed Eq. 8, d = 2): T_c = C/(m* R²) for R² ≥ 1, C/m* below, C = ``tc_prefactor``
   (default 0.5, the seed's rounding of 1.84/π); d = 3: 1.2/(m* R²) (Sec. 6), 1.2/m* for
   R² < 1; d = 1: NaN (no condensate). ``tc_above_binding`` flags T_c > Δ_BP.
@@ -113,7 +114,7 @@ def allen_dynes_tc(lam: float, mu_star: float) -> float:
 #: The polaron's K scan runs on the smallest basis of its series that holds this fraction of
 #: the final states (and at least SCAN_MIN_STATES, or all): the scan only locates the band
 #: minimum, whose energy is then taken on the final basis. A 9-point scan with Brent
-#: refinement costs ~25 complex solves per direction, against one at the end.
+#: refinement costs about 20 complex solves per direction, against one at the end.
 SCAN_FRACTION = 0.25
 SCAN_MIN_STATES = 3000
 
