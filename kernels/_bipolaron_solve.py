@@ -84,15 +84,14 @@ def curvature_mass(basis: VEDBasis, ncut: int, e0: float, psi0: np.ndarray,
 
 
 #: Cost of the work after a bound pair's growth step, in units of that step's K = 0 solve
-#: (which starts from the previous eigenvector, so it is cheap): if the next step is the last,
-#: the complex curvature solve on its basis (1.7 of ITS solves, about ratio × this one) and
-#: the three K checks plus the previous-basis mass on this basis (3.4 each, from a start
-#: vector of another K). Measured at λ = 5, t/Ω = 0.05, 2-D, U = 8t: solves 0.29 s at
-#: 0.24 M and 1.3 s at 0.68 M states, mass 2.3 s at 0.68 M, K checks 0.9–1.1 s at 0.24 M.
-#: With 2 and 3 here, two bound 6–7 M-state points of the 300 s table and one converged
-#: point ran out of time in the K checks.
-POST_SOLVES_AT_NEXT = 2.0
-POST_SOLVES_AT_LAST = 16.0
+#: (which starts from the previous eigenvector, so it is cheap). If the next step is the
+#: last: the complex curvature solve on its basis (1.7 of its solves, so about 1.7 × ratio of
+#: this one), the three K checks on a basis ≥ 1/8 of it (3.4 solves of that basis each, from
+#: a start vector of another K: about 1.3 × ratio) and the mass on this basis (about 6).
+#: Measured at λ = 5, t/Ω = 0.05, 2-D, U = 8t: K = 0 solves 0.29 s at 0.24 M and 1.3 s at
+#: 0.68 M states, mass 2.3 s at 0.68 M, K solves 0.9–1.1 s at 0.24 M.
+POST_SOLVES_AT_NEXT = 3.0
+POST_SOLVES_AT_LAST = 7.0
 
 
 def grow(prob: Problem, st: Settings, *, need_mass: bool = False,
