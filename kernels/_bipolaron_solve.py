@@ -65,6 +65,21 @@ class Series:
         a, b = series[-2], series[-1]
         return abs(b - a) / max(abs(b), 1e-300)
 
+    def step_with(self, min_states: float) -> int:
+        """Index of the first step whose basis holds at least ``min_states`` states."""
+        return next(k for k, size in enumerate(self.sizes) if size >= min_states)
+
+    def mass_at(self, k: int, tol: float, deadline: float | None = None) -> float:
+        """Curvature mass on the basis of step ``k``, kept in ``masses``.
+
+        The latest eigenvector, cut to that basis, starts the K ≠ 0 solve. Raises
+        :class:`TimeCap` past ``deadline``."""
+        n = self.sizes[k]
+        if n not in self.masses:
+            self.masses[n] = curvature_mass(self.basis, n, self.energies[k], self.psi[:n], tol,
+                                            deadline)
+        return self.masses[n]
+
 
 def energy_at(basis: VEDBasis, ncut: int, K: np.ndarray, v0: np.ndarray | None,
               tol: float, deadline: float | None = None) -> float:
@@ -178,21 +193,10 @@ def grow(prob: Problem, st: Settings, *, need_mass: bool = False,
             continue
         if need_mass and bound:
             try:
-                for k in (len(ser.sizes) - 2, len(ser.sizes) - 1):
-                    nk = ser.sizes[k]
-                    if nk not in ser.masses:
-                        if nk == n:
-                            ser.masses[nk] = curvature_mass(basis, nk, energy, psi,
-                                                            st.lanczos_tol, deadline)
-                        else:
-                            ek, pk, _, _ = basis.ground(nk, v0=psi[:nk], tol=st.lanczos_tol,
-                                                        deadline=deadline)
-                            ser.masses[nk] = curvature_mass(basis, nk, ek, pk, st.lanczos_tol,
-                                                            deadline)
+                m0, m1 = (ser.mass_at(k, st.lanczos_tol, deadline) for k in (-2, -1))
             except TimeCap:
                 ser.reason = "time cap"
                 break
-            m0, m1 = ser.masses[ser.sizes[-2]], ser.masses[ser.sizes[-1]]
             if not (math.isfinite(m0) and math.isfinite(m1)):
                 continue
             if abs(m1 - m0) / abs(m1) >= st.rel_tol:

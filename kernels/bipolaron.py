@@ -72,7 +72,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from ._api import Kernel, Output, Parameter, Status
-from ._bipolaron_solve import Series, Settings, compile_numba, curvature_mass, grow
+from ._bipolaron_solve import Series, Settings, compile_numba, grow
 from ._bipolaron_ved import (MODEL_BP, MODEL_BP_AA, MODEL_H, MODEL_H_AA, Problem, TimeCap,
                              VEDBasis)
 
@@ -131,8 +131,7 @@ def _polaron_min(ser: Series, d: int, tol: float,
     """
     basis = ser.basis
     n = ser.sizes[-1]
-    floor = max(SCAN_FRACTION * n, min(n, SCAN_MIN_STATES))
-    k_scan = next(k for k, size in enumerate(ser.sizes) if size >= floor)
+    k_scan = ser.step_with(max(SCAN_FRACTION * n, min(n, SCAN_MIN_STATES)))
     n_scan = ser.sizes[k_scan]
     v0 = ser.psi[:n_scan]
 
@@ -272,13 +271,12 @@ def solve_point(model: str = "bond_peierls", lam: float = 0.5, coupling: str = "
         n_prev = ser.sizes[-2] if len(ser.sizes) > 1 else 0
         # the check compares E(K) with E(0) on one smaller basis of the series: the band
         # width (~1/m*) dwarfs the basis error, and each K solve starts far from its answer
-        k_check = next(k for k, size in enumerate(ser.sizes) if size >= K_CHECK_FRACTION * n)
+        k_check = ser.step_with(K_CHECK_FRACTION * n)
         ncheck, e_ref = ser.sizes[k_check], ser.energies[k_check]
         deadline = by(1.0)
         timed_out = False
         try:
-            if n not in ser.masses:
-                ser.masses[n] = curvature_mass(basis, n, e_bp, psi, st.lanczos_tol, deadline)
+            ser.mass_at(-1, st.lanczos_tol, deadline)
             k0_min = True
             for K in kcheck:
                 e_k = basis.ground(ncheck, K=K, v0=psi[:ncheck], tol=st.lanczos_tol,
@@ -294,8 +292,7 @@ def solve_point(model: str = "bond_peierls", lam: float = 0.5, coupling: str = "
             # the mass's own last change, for a point the time cap stopped (about 1.7 K = 0
             # solves of the previous basis; skipped rather than overrun the budget)
             try:
-                ser.masses[n_prev] = curvature_mass(basis, n_prev, ser.energies[-2],
-                                                    psi[:n_prev], st.lanczos_tol, deadline)
+                ser.mass_at(-2, st.lanczos_tol, deadline)
             except TimeCap:
                 pass
         m_abs = ser.masses.get(n, math.nan)
