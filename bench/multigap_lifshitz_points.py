@@ -20,8 +20,8 @@ import time
 
 import numpy as np
 
-from pairsweep.kernels import _lifshitz_gap
-from pairsweep.kernels._lifshitz_bands import calibrated_bands
+from pairsweep.kernels.multigap_lifshitz import gap as lifshitz_gap
+from pairsweep.kernels.multigap_lifshitz.bands import calibrated_bands
 from pairsweep.kernels.multigap_lifshitz import multigap_lifshitz_kernel as KERNEL
 from pairsweep.kernels.multigap_lifshitz import solve_block, solve_point, tc_kelvin
 
@@ -59,7 +59,7 @@ def timings() -> None:
     params = {p.name: np.full(n, p.default) if not isinstance(p.default, str) else np.array([p.default] * n)
               for p in KERNEL.parameters}
     params["eta"] = np.linspace(-1.0, 2.0, n)
-    _lifshitz_gap._PANEL_CACHE.clear()
+    lifshitz_gap._PANEL_CACHE.clear()
     t_block, out = _clock(solve_block, params)
     print(f"solve_block, {n} points (case A, g = 0.4, η from -1 to 2): {t_block:.2f} s = "
           f"{t_block / n:.3f} s/point, {int(np.sum(out['status'] == 0))} ok")

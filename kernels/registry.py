@@ -1,7 +1,8 @@
 """Registry of kernels by name.
 
-Built-in kernels are the modules of this package that define a module-level ``KERNELS``
-tuple; they are found by listing the package, so adding a model is adding one module.
+Built-in kernels live in one subpackage per model (``kernels/<model>/``) whose ``__init__``
+defines a ``KERNELS`` tuple; they are found by listing the package, so adding a model is
+adding one subpackage.
 Third-party packages register kernels under the ``pairsweep.kernels`` entry-point group
 (each entry point loads a :class:`~pairsweep.kernels.Kernel` or an iterable of them).
 """

@@ -17,14 +17,14 @@ import numpy as np
 import pytest
 
 from pairsweep.kernels import KernelInputError, Status, get_kernel, loop_points
-from pairsweep.kernels import _spinor_bec_gap as gapmod
-from pairsweep.kernels._spinor_bec_physics import N0, Model, interaction_moments, static_closed_form
+from pairsweep.kernels.spinor_bec import gap as gapmod
+from pairsweep.kernels.spinor_bec.physics import N0, Model, interaction_moments, static_closed_form
 from pairsweep.kernels.spinor_bec import solve_gap_point
 
 KERNEL = get_kernel("spinor_bec")
 DEFAULTS = {p.name: p.default for p in KERNEL.parameters}
 BCS_RATIO = 2.0 * math.pi * math.exp(-np.euler_gamma)
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def point(**kw: object) -> dict:
@@ -58,7 +58,7 @@ def test_lambda_of_full_eq6_on_fermi_surface_is_eq9_and_scales_as_inverse_sqrt()
 def test_compiled_moments_equal_numpy_moments() -> None:
     # The gap solver's numba loop vs the vectorised numpy reference, across the switch
     # between partial fractions and the divided-difference quadrature (|Ω| ≈ mc²).
-    from pairsweep.kernels._spinor_bec_gap import _moments
+    from pairsweep.kernels.spinor_bec.gap import _moments
 
     model = _model(delta_g=1e-4, g_F_plus=0.5)
     mc2 = float(model.mc2_s)

@@ -1,6 +1,7 @@
 """Variational exact diagonalisation (Bonča–Trugman) of one or two electrons with phonons.
 
-Private engine of :mod:`pairsweep.kernels.bipolaron`. Pure numpy/numba, no I/O.
+Private engine of the VED solver, :mod:`pairsweep.kernels.bipolaron.ved`. Pure numpy/numba,
+no I/O.
 
 Frame and states
 ----------------

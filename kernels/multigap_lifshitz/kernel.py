@@ -62,7 +62,7 @@ Cases
 model of CSH_x) or "custom" (ΔE = ``delta_E_meV``, ω₀ = ``omega0_meV``). With "A" or "B"
 those two parameters must keep their defaults (or equal the case's own values).
 
-Numerics (details in ``kernels/_lifshitz_gap.py``)
+Numerics (details in ``kernels/multigap_lifshitz/gap.py``)
 -------------------------------------------------
 k_x integrals: sinh-mapped Gauss–Legendre around the Fermi point (exact shell limits).
 k_z: Gauss–Legendre panels split at the Fermi crossing and graded geometrically toward it
@@ -80,9 +80,9 @@ from typing import Any
 
 import numpy as np
 
-from ._api import Kernel, KernelInputError, Output, Parameter, Status
-from ._lifshitz_bands import HBAR2_2ME_EV_NM2, calibrated_bands
-from ._lifshitz_gap import (
+from .._api import Kernel, KernelInputError, Output, Parameter, Status
+from .bands import HBAR2_2ME_EV_NM2, calibrated_bands
+from .gap import (
     Model,
     build_mesh,
     critical_temperature,

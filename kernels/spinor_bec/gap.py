@@ -1,7 +1,7 @@
 """Radial gap equation of the spinor-BEC kernel: grid, product integration, solvers.
 
 Private helper of :mod:`pairsweep.kernels.spinor_bec`. Units and the interaction are those
-of :mod:`._spinor_bec_physics` (k_F = ε_F = 1, m_F = 1/2).
+of :mod:`.physics` (k_F = ε_F = 1, m_F = 1/2).
 
 Channel reduction (seed Eq. 10). With Δ(k) = Δ_ℓ(|k|) e^{iℓφ} (chiral for ℓ ≥ 1, so that
 |Δ(k)| and E(k) are isotropic and the channel closes exactly; the linearised equation is
@@ -57,8 +57,8 @@ import numpy as np
 import scipy.linalg as sla
 from scipy.optimize import brentq
 
-from ._spinor_bec_numba import accumulate_moments
-from ._spinor_bec_physics import ELLS, M_F, Model
+from ._numba import accumulate_moments
+from .physics import ELLS, M_F, Model
 
 __all__ = [
     "GridSpec",

@@ -13,7 +13,7 @@ Kernels
 ``spinor_bec``
     Full numerical solution of the BCS gap equation (seed Eq. 10) with the retarded
     two-mode interaction of seed Eq. 6: Δ_ℓ(k_F) at temperature T and T_c,ℓ for ℓ = 0, 1, 2,
-    each checked by grid refinement (see :mod:`._spinor_bec_gap` for the numerics), at
+    each checked by grid refinement (see :mod:`.gap` for the numerics), at
     μ_F = ε_F or with μ_F from the number equation (``chemical_potential``).
 
 Units and conventions (physics.md unless marked *choice*)
@@ -82,7 +82,7 @@ Units and conventions (physics.md unless marked *choice*)
 Solver and accuracy (``spinor_bec``)
 ------------------------------------
 Nyström discretisation of the radial equation with product integration (details in
-:mod:`._spinor_bec_gap`). Every point is solved on a scout grid (brackets T_c,ℓ and gives
+:mod:`.gap`). Every point is solved on a scout grid (brackets T_c,ℓ and gives
 start vectors), a main grid graded to 0.1 × min T_c,ℓ, and a check grid refining every knob;
 the check grid's values are returned, the relative change from the main grid is reported
 (``refine_diff_*``) and must stay below ``tolerance`` = 1e-6 for status ok (typically
@@ -106,9 +106,9 @@ from collections.abc import Mapping
 import numpy as np
 from scipy.integrate import IntegrationWarning, quad
 
-from ._api import Kernel, KernelInputError, Output, Parameter, Status
-from ._spinor_bec_gap import REFINE_RTOL, TC_FLOOR, mu_normal, solve_point
-from ._spinor_bec_physics import (
+from .._api import Kernel, KernelInputError, Output, Parameter, Status
+from .gap import REFINE_RTOL, TC_FLOOR, mu_normal, solve_point
+from .physics import (
     ELLS,
     N0,
     V_F,

@@ -1,6 +1,6 @@
 """Convergence driver of the bipolaron kernel: grows VED bases until observables settle.
 
-Private to :mod:`pairsweep.kernels.bipolaron`. Units: t = 1.
+Private to the VED solver, :mod:`pairsweep.kernels.bipolaron.ved`. Units: t = 1.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._bipolaron_ved import MODEL_BP, Problem, TimeCap, VEDBasis
+from ._ved_basis import MODEL_BP, Problem, TimeCap, VEDBasis
 
 __all__ = ["Settings", "Series", "grow", "energy_at", "curvature_mass", "compile_numba"]
 

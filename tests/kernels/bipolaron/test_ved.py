@@ -16,11 +16,11 @@ from scipy.integrate import quad
 from scipy.optimize import brentq
 
 from pairsweep.kernels import Status, get_kernel
-from pairsweep.kernels._bipolaron_solve import Series, Settings, compile_numba, grow
-from pairsweep.kernels._bipolaron_ved import (
+from pairsweep.kernels.bipolaron._ved_growth import Series, Settings, compile_numba, grow
+from pairsweep.kernels.bipolaron._ved_basis import (
     MODEL_BP, MODEL_BP_AA, MODEL_H, MODEL_H_AA, Problem, TimeCap, VEDBasis, lanczos_ground,
 )
-from pairsweep.kernels.bipolaron import (
+from pairsweep.kernels.bipolaron.ved import (
     _polaron_min, allen_dynes_tc, coupling_constant, solve_point,
 )
 
@@ -158,7 +158,7 @@ def test_lanczos_matches_dense() -> None:
         assert np.allclose(H, H.conj().T, atol=1e-13)
         e_ref = np.linalg.eigvalsh(H)[0]
         mv, _ = b.make_matvec(n, K)
-        from pairsweep.kernels._bipolaron_ved import lanczos_ground
+        from pairsweep.kernels.bipolaron._ved_basis import lanczos_ground
         x0 = np.ones(n, complex if K is not None else float)
         e, v, res, _ = lanczos_ground(mv, x0, tol=1e-10)
         assert e == pytest.approx(e_ref, abs=1e-11)

@@ -1,6 +1,6 @@
 """Compiled angular moments of seed Eq. 6 for many (k, k') pairs (the gap solver's hot loop).
 
-Same mathematics as :func:`._spinor_bec_physics.mode_moments` (see its module docstring),
+Same mathematics as :func:`.physics.mode_moments` (see its module docstring),
 written as a scalar loop for numba: the numpy version allocates a dozen complex temporaries
 per pair and dominates the cost of assembling the gap-equation matrices. The two are
 checked against each other in the tests.

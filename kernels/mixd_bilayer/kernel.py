@@ -50,7 +50,7 @@ Units and conventions (physics.md unless marked *choice*)
   zone corners take Γ's sign, seed Fig. 7). M = (π, …, π); Δ_Γ and Δ_M are evaluated from
   the closed form of Δ_k, also for odd L.
 
-Solver (see :mod:`._mixd_numerics` for the derivation)
+Solver (see :mod:`.numerics` for the derivation)
 -------------------------------------------------------
 At fixed b = β/√L^d, minimising B9 over θ_k at fixed N_h is the maximum of a concave dual
 function of (μ_h, C): unique, found by Newton steps with a bracketed fallback. The ground
@@ -85,8 +85,8 @@ from typing import Any
 
 import numpy as np
 
-from ._api import Kernel, KernelInputError, Output, Parameter, Status
-from ._mixd_numerics import V_UNIT, Lattice, MixdSolution, k_axis, make_lattice, solve_mixd
+from .._api import Kernel, KernelInputError, Output, Parameter, Status
+from .numerics import V_UNIT, Lattice, MixdSolution, k_axis, make_lattice, solve_mixd
 
 __all__ = ["KERNELS", "check_inputs", "extra_coords", "mixd_bilayer_kernel", "solve_point"]
 

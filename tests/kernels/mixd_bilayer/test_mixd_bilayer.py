@@ -21,7 +21,7 @@ from pairsweep.kernels import KernelInputError, Status, get_kernel
 from pairsweep.kernels import loop_points
 from pairsweep.kernels.mixd_bilayer import check_inputs, extra_coords, mixd_bilayer_kernel, solve_point
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "examples" / "mixd_crossover.toml"
 V = 1.0
 
@@ -283,7 +283,7 @@ def test_global_minimum_does_not_depend_on_the_beta_scan(monkeypatch) -> None:
     """The scan over β that brackets the minima is fine enough: a 4x denser scan picks the
     same solution. Includes two points a coarser scan once got wrong (a minimum just above
     the tiny-β region where Δ_k ≡ 0 on an open shell)."""
-    import pairsweep.kernels._mixd_numerics as numerics
+    import pairsweep.kernels.mixd_bilayer.numerics as numerics
 
     points = [dict(LADDER, J_perp=J) for J in (0.2, 0.35, 0.7, 1.1, 1.6, 3.0)]
     points += [dict(BILAYER, J_perp=J, eps=e) for J in (0.2, 0.6, 1.4) for e in (0.0, 1.5)]

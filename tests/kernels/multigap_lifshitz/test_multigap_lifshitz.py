@@ -15,8 +15,8 @@ import pytest
 from scipy.integrate import quad
 
 from pairsweep.kernels import KernelInputError, Status, get_kernel, loop_points
-from pairsweep.kernels import _lifshitz_gap as lg
-from pairsweep.kernels._lifshitz_bands import (
+from pairsweep.kernels.multigap_lifshitz import gap as lg
+from pairsweep.kernels.multigap_lifshitz.bands import (
     HBAR2_2ME_EV_NM2 as C,
     KPGeometry,
     band_edges,
@@ -29,7 +29,7 @@ from pairsweep.kernels._lifshitz_bands import (
     half_period_nodes,
     plane_wave_energies,
 )
-from pairsweep.kernels.multigap_lifshitz import (
+from pairsweep.kernels.multigap_lifshitz.kernel import (
     K_B_MEV_PER_K,
     _isotope,
     check_inputs,

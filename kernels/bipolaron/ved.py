@@ -25,7 +25,7 @@ Method
 ------
 Variational exact diagonalisation on the infinite lattice (Bonča–Trugman): states of fixed
 total momentum K in the frame of the ↑ electron, basis grown from both electrons on one site
-without phonons by repeated action of H; see :mod:`._bipolaron_ved` for the encoding and the
+without phonons by repeated action of H; see :mod:`._ved_basis` for the encoding and the
 caps. Growth is "selected" by default: after a few plain generations a child state enters
 only when its first-order amplitude |H_ts ψ_s|/(H_tt − E) exceeds a threshold that shrinks
 threefold per step; ``growth = "generations"`` keeps plain generations. Bases are nested, so
@@ -71,9 +71,9 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from ._api import Kernel, Output, Parameter, Status
-from ._bipolaron_solve import Series, Settings, compile_numba, grow
-from ._bipolaron_ved import (MODEL_BP, MODEL_BP_AA, MODEL_H, MODEL_H_AA, Problem, TimeCap,
+from .._api import Kernel, Output, Parameter, Status
+from ._ved_growth import Series, Settings, compile_numba, grow
+from ._ved_basis import (MODEL_BP, MODEL_BP_AA, MODEL_H, MODEL_H_AA, Problem, TimeCap,
                              VEDBasis)
 
 __all__ = ["KERNELS", "allen_dynes_tc", "coupling_constant", "solve_point"]

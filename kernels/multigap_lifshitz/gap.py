@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
-from ._lifshitz_bands import BandStructure, dispersion_D, gauss_legendre
+from .bands import BandStructure, dispersion_D, gauss_legendre
 
 __all__ = [
     "GapSolution",
