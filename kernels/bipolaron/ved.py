@@ -72,11 +72,13 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from .._api import Kernel, Output, Parameter, Status
-from ._ved_growth import Series, Settings, compile_numba, grow
+from . import conventions
 from ._ved_basis import (MODEL_BP, MODEL_BP_AA, MODEL_H, MODEL_H_AA, Problem, TimeCap,
-                             VEDBasis)
+                         VEDBasis)
+from ._ved_growth import Series, Settings, compile_numba, grow
+from .conventions import TC_PREFACTOR_2D, allen_dynes_tc, bipolaronic_tc, coupling_constant
 
-__all__ = ["KERNELS", "allen_dynes_tc", "coupling_constant", "solve_point"]
+__all__ = ["KERNELS", "MODELS", "solve_point"]
 
 MODELS = {
     "bond_peierls": MODEL_BP,
@@ -84,32 +86,6 @@ MODELS = {
     "bond_peierls_antiadiabatic": MODEL_BP_AA,
     "holstein_antiadiabatic": MODEL_H_AA,
 }
-#: Prefactor of seed Eq. 8 (2-D BKT at touching density), the seed's rounding of 1.84/π.
-TC_PREFACTOR_2D = 0.5
-#: Prefactor of the 3-D analogue of Eq. 8 quoted in seed Sec. 6.
-TC_PREFACTOR_3D = 1.2
-
-
-def coupling_constant(model: str, lam: float, omega: float, d: int,
-                      convention: str = "lambda") -> tuple[float, float]:
-    """(α or g in units of t, λ) for a ``lam`` value read with ``convention``."""
-    bond = model.startswith("bond_peierls")
-    if convention == "g_over_omega":
-        c = lam * omega
-        lam_eff = c * c / (2.0 * omega) if bond else c * c / (2.0 * d * omega)
-        return c, lam_eff
-    c = math.sqrt(2.0 * lam * omega) if bond else math.sqrt(2.0 * d * lam * omega)
-    return c, lam
-
-
-def allen_dynes_tc(lam: float, mu_star: float) -> float:
-    """Allen–Dynes T_c/Ω for an Einstein spectrum (ω_log = ω̄₂ = Ω, so f₂ = 1)."""
-    den = lam - mu_star * (1.0 + 0.62 * lam)
-    if lam <= 0 or den <= 0:
-        return 0.0
-    lam1 = 2.46 * (1.0 + 3.8 * mu_star)
-    f1 = (1.0 + (lam / lam1) ** 1.5) ** (1.0 / 3.0)
-    return f1 / 1.2 * math.exp(-1.04 * (1.0 + lam) / den)
 
 
 #: The polaron's K scan runs on the smallest basis of its series that holds this fraction of
@@ -304,12 +280,7 @@ def solve_point(model: str = "bond_peierls", lam: float = 0.5, coupling: str = "
         if not k0_min and not timed_out:
             messages.append("E_BP(K) is not minimal at K = 0: the mass is not defined there")
         if math.isfinite(m_abs) and k0_min:
-            if d == 2:
-                tc = tc_prefactor / (m_abs * max(r2, 1.0))
-            elif d == 3:
-                tc = TC_PREFACTOR_3D / (m_abs * max(r2, 1.0))
-            else:
-                tc = math.nan
+            tc = bipolaronic_tc(m_abs, r2, d, tc_prefactor)
             out["tc_over_omega"] = tc / omega
             out["tc_above_binding"] = bool(math.isfinite(tc) and tc > delta)
     else:
@@ -329,18 +300,12 @@ PARAMETERS = (
     Parameter("model", "1", "Hamiltonian: bond-Peierls (seed Eq. 6), Holstein (Eq. 2), or their "
               "antiadiabatic effective models (Eq. 4)", default="bond_peierls",
               choices=tuple(MODELS)),
-    Parameter("lam", "1", "dimensionless e-ph coupling λ (α²/2Ωt bond-Peierls, g²/2dtΩ "
-              "Holstein), or α/Ω, g/Ω when coupling = 'g_over_omega'", default=0.5,
-              bounds=(0.0, 10.0)),
-    Parameter("coupling", "1", "how lam is read: 'lambda' or 'g_over_omega'",
-              default="lambda", choices=("lambda", "g_over_omega")),
-    Parameter("t_over_omega", "1", "adiabaticity ratio t/Ω", default=1.0, bounds=(0.01, 20.0)),
-    Parameter("U_over_t", "t", "on-site Hubbard repulsion U/t (seed Eq. 6)", default=8.0,
-              bounds=(-50.0, 100.0)),
-    Parameter("V_over_t", "t", "long-range Coulomb tail V/t between the electrons, V/|r| "
-              "(seed Eq. 9; the seed uses V = U/10 in d = 3)", default=0.0, bounds=(0.0, 50.0)),
-    Parameter("d", "1", "lattice dimension (chain, square, cubic)", default=2, choices=(1, 2, 3),
-              integer=True),
+    conventions.LAM,
+    conventions.COUPLING,
+    conventions.T_OVER_OMEGA,
+    conventions.U_OVER_T,
+    conventions.V_OVER_T,
+    conventions.D,
     Parameter("energy_tol", "t", "convergence: max change of E_BP in the last growth step",
               default=1e-3, bounds=(1e-14, 1.0)),
     Parameter("rel_tol", "1", "convergence: max relative change of R²_BP and m*_BP in the "
@@ -363,10 +328,8 @@ PARAMETERS = (
     Parameter("max_seconds", "s", "wall-clock budget of one point, 0 = none "
               "(with a budget an unconverged point's values depend on the machine's speed)",
               default=0.0, bounds=(0.0, 1e6)),
-    Parameter("tc_prefactor", "1", "prefactor C of seed Eq. 8, T_c = C/(m* R²) in d = 2",
-              default=TC_PREFACTOR_2D, bounds=(0.0, 10.0)),
-    Parameter("mu_star", "1", "Coulomb pseudopotential μ* of the Migdal–Eliashberg estimate",
-              default=0.1, bounds=(0.0, 0.5)),
+    conventions.TC_PREFACTOR,
+    conventions.MU_STAR,
 )
 
 OUTPUTS = (

@@ -16,13 +16,15 @@ from scipy.integrate import quad
 from scipy.optimize import brentq
 
 from pairsweep.kernels import Status, get_kernel
-from pairsweep.kernels.bipolaron._ved_growth import Series, Settings, compile_numba, grow
+from pairsweep.kernels.bipolaron import conventions
 from pairsweep.kernels.bipolaron._ved_basis import (
     MODEL_BP, MODEL_BP_AA, MODEL_H, MODEL_H_AA, Problem, TimeCap, VEDBasis, lanczos_ground,
 )
-from pairsweep.kernels.bipolaron.ved import (
-    _polaron_min, allen_dynes_tc, coupling_constant, solve_point,
+from pairsweep.kernels.bipolaron._ved_growth import Series, Settings, compile_numba, grow
+from pairsweep.kernels.bipolaron.conventions import (
+    TC_PREFACTOR_3D, allen_dynes_tc, bipolaronic_tc, coupling_constant,
 )
+from pairsweep.kernels.bipolaron.ved import _polaron_min, solve_point
 
 
 def polaron(model: int, d: int, omega: float, c: float, **kw) -> float:
@@ -287,6 +289,23 @@ def test_allen_dynes_limits() -> None:
     assert allen_dynes_tc(lam, mu) == pytest.approx(mcm, rel=0.06)
     assert allen_dynes_tc(0.1, 0.1) == 0.0          # λ below μ*(1 + 0.62λ): no T_c
     assert allen_dynes_tc(4.0, 0.1) > allen_dynes_tc(2.0, 0.1)
+
+
+def test_bipolaronic_tc_by_dimension() -> None:
+    # seed Eq. 8 with R² saturated at 1; the 3-D prefactor of Sec. 6; no condensate in 1-D
+    assert bipolaronic_tc(2.0, 4.0, 2, 0.5) == 0.5 / 8.0
+    assert bipolaronic_tc(2.0, 0.3, 2, 0.5) == 0.25
+    assert bipolaronic_tc(2.0, 4.0, 3, 0.5) == TC_PREFACTOR_3D / 8.0
+    assert math.isnan(bipolaronic_tc(2.0, 4.0, 1, 0.5))
+
+
+def test_shared_parameters_are_the_kernels() -> None:
+    # a second solver reuses these declarations; the VED kernel must carry the same objects
+    params = {p.name: p for p in get_kernel("bipolaron").parameters}
+    for shared in (conventions.LAM, conventions.COUPLING, conventions.T_OVER_OMEGA,
+                   conventions.U_OVER_T, conventions.V_OVER_T, conventions.D,
+                   conventions.TC_PREFACTOR, conventions.MU_STAR):
+        assert params[shared.name] is shared
 
 
 def test_coupling_conventions() -> None:
