@@ -1,12 +1,13 @@
-"""Bond-Peierls vs Holstein bipolarons (kernel ``bipolaron``).
+"""Bond-Peierls vs Holstein bipolarons (kernels ``bipolaron`` and ``bipolaron_qmc``).
 
-One module per solver: :mod:`.ved` (variational exact diagonalisation, kernel
-``bipolaron``; its docstring is the physics documentation), with its engine in
-:mod:`._ved_basis` and :mod:`._ved_growth`. :mod:`.conventions` holds what every solver
-shares: the coupling conventions, the T_c formulas and the common parameters.
+One module per solver, each with its physics in its docstring: :mod:`.ved` (variational
+exact diagonalisation, kernel ``bipolaron``; engine in :mod:`._ved_basis` and
+:mod:`._ved_growth`) and :mod:`.qmc` (path-integral Monte Carlo, kernel ``bipolaron_qmc``;
+Markov chain in :mod:`._qmc_chain`, error bars in :mod:`._qmc_stats`). What both share (λ
+conventions, seed Eq. 8, Allen–Dynes, the common parameters) is in :mod:`.conventions`.
 """
 
-from . import ved
+from . import qmc, ved
 from .conventions import (
     TC_PREFACTOR_2D,
     TC_PREFACTOR_3D,
@@ -14,6 +15,7 @@ from .conventions import (
     bipolaronic_tc,
     coupling_constant,
 )
+from .qmc import merge_chains
 from .ved import MODELS, solve_point
 
 # the other names the flat module ``pairsweep.kernels.bipolaron`` offered before the split
@@ -30,7 +32,7 @@ from ._ved_growth import Series, Settings, compile_numba, grow  # noqa: F401
 from .ved import K_CHECK_FRACTION, OUTPUTS, PARAMETERS, SCAN_FRACTION, SCAN_MIN_STATES  # noqa: F401
 
 # KERNELS collects every solver's kernels (the registry reads it).
-KERNELS = ved.KERNELS
+KERNELS = ved.KERNELS + qmc.KERNELS
 
 __all__ = [
     "KERNELS",
@@ -40,5 +42,6 @@ __all__ = [
     "allen_dynes_tc",
     "bipolaronic_tc",
     "coupling_constant",
+    "merge_chains",
     "solve_point",
 ]

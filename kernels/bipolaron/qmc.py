@@ -1,0 +1,539 @@
+"""Bond-Peierls vs Holstein bipolarons by path-integral Monte Carlo (kernel ``bipolaron_qmc``).
+
+Seed: J. Sous, "Bipolaronic high-temperature superconductivity from phonon-modulated
+hopping: a perspective" (``bipolaron_sous_perspective.txt``), Eqs. 2, 6, 8 and Sec. 5.2; the
+method follows Kornilovitch, PRL 81, 5382 (1998) (twisted boundary conditions in imaginary
+time) and the worldline formulation of Zhang, Prokof'ev and Svistunov, PRB 105, L020501
+(2022), with phonons integrated out into lines. Same models, parameters, conventions and
+output names as the VED kernel ``bipolaron`` (:mod:`.ved`), so a spec switches solver by
+changing only the kernel name; every Monte Carlo output has a ``*_err`` companion.
+
+Models (t = 1; energies in t and in Ω)
+---------------------------------------
+``bond_peierls`` (seed Eq. 6): H = Σ_<ij>σ (−t + α X_ij)(c†_iσ c_jσ + h.c.) + U Σ n↑n↓
++ Ω Σ b†b + ½ Σ V/|r_i − r_j| n_i n_j with X = b + b†, λ = α²/(2Ωt). ``holstein`` (seed
+Eq. 2): e-ph term g Σ_i n_i X_i, λ = g²/(2dtΩ). ``coupling = "g_over_omega"`` reads ``lam``
+as α/Ω or g/Ω.
+
+Worldlines and weights
+----------------------
+Expand Tr e^{−βH} in the off-diagonal terms on the infinite hypercubic lattice. The ↑ and ↓
+electrons are distinguishable (no spin flips), so a configuration is two worldlines r_σ(τ),
+piecewise constant, with kinks: bare hops (weight t dτ), and, bond-Peierls, hops that are
+e-ph vertices (−α X_b dτ on the bond b crossed), Holstein, diagonal vertices (−g X_i dτ at the
+electron's site). The phonons are Gaussian and integrated out exactly: by Wick's theorem the
+vertices on one bond (site) are paired by lines, each weighing c² D(τ₁ − τ₂), c = α or g,
+with D the propagator of X (below). The diagonal terms give exp(−∫₀^β [U δ_{r↑r↓} +
+V/|r↑ − r↓|] dτ). So
+
+    W = t^{N_bare} Π_lines c² D(line) · exp(−∫ V_{↑↓} dτ)      (dτ per kink),
+
+and every factor is positive for U, V of either sign: (−α)² and (−g)² pair up on every line,
+and t > 0 enters −H dτ as +t (on the bipartite lattice the sign of t could be gauged away
+anyway, and the electrons are distinguishable, so no exchange sign appears). The singlet
+ground state is nodeless and is the ground state of this ↑↓ problem, so E_BP is the singlet
+energy. The site-Peierls (SSH) model would have a sign problem; the bond model has none
+(seed Sec. 5.2). ``tests/kernels/bipolaron/test_qmc.py`` asserts positivity and compares
+with exact diagonalisation including the thermal averages that positivity makes exact.
+
+Infinite lattice, total momentum K = 0
+--------------------------------------
+Twisted boundary conditions (Kornilovitch): the configuration at τ = β equals that at τ = 0
+translated by Δ (the same Δ for both electrons), summed over Δ, which projects onto total
+momentum K = 0: Z = Σ_Δ Tr[T_Δ e^{−βH}]. Integrating the phonons then leaves, for each orbit
+of oscillators {s + nΔ}, one oscillator on an infinite time line driven by the continued path
+r(τ + nβ) = r(τ) + nΔ: a line joins vertex k to the n-th image of vertex j when the bond
+(site) of k equals that of j shifted by nΔ, with D = e^{−Ω|τ_k − τ_j − nβ|}. For Δ = 0 every
+n qualifies and the sum of the images is the thermal propagator
+D = [e^{−Ωu} + e^{−Ω(β−u)}]/(1 − e^{−Ωβ}), u = (τ_k − τ_j) mod β. The free phonons' own
+partition function is left out (for Δ = 0 it would be an infinite constant): the
+phonons are measured from their vacuum, so Z → e^{−βE_0} for large β. The one-electron
+polaron is the same code with one worldline.
+
+Estimators (⟨·⟩ over the chain; "lines" with their effective image-averaged length ℓ)
+---------------------------------------------------------------------------------------
+* E = −∂ ln Z/∂β = ⟨Ω Σ ℓ − N_bare − 2 N_lines + ∫V dτ⟩/β (each kink carries a factor of β
+  under τ → βs; each line a β² and e^{−Ωβ|s₁ − s₂ − n|}), E_BP and E_P; Δ_BP = 2E_P − E_BP
+  with both errors in quadrature.
+* m* from the twist: Z(K)/Z(0) = ⟨cos K·Δ⟩ = e^{−β[E(K) − E(0)]}, so for large β
+  m*_x = β/⟨Δ_x²⟩; reported m*/(2m_e) = β d t/⟨|Δ|²⟩ for the pair, m_P/m_e = 2 β d t/⟨|Δ|²⟩
+  for the polaron (exact for free particles at every β: the hops are Poisson).
+* R² = ⟨|r↑ − r↓|²⟩ averaged over the whole time line; the double occupancy ⟨δ_{r↑r↓}⟩ the
+  same way; N_ph = ⟨Σ ℓ⟩/β (= −β⁻¹ ∂ ln Z/∂Ω at fixed c).
+* T_c/Ω from seed Eq. 8 (d = 2) and its 3-D analogue (:mod:`.conventions`), its error
+  propagated from those of m* and R²; Allen–Dynes as in ``bipolaron``.
+
+Updates (:mod:`._qmc_chain`; each one satisfies detailed balance on its own)
+--------------------------------------------------------------------------
+insert/remove a pair of opposite bare hops on one worldline (a displaced segment); make two
+bare hops on one bond the ends of a line or undo one (bond-Peierls; partner chosen by heat
+bath); insert/remove a line of two diagonal vertices (Holstein); move a kink between its
+neighbours; insert/remove one bare hop on each worldline in the same direction, which changes
+Δ. The last is the one that makes the chain ergodic in Δ; it breaks every phonon line that
+straddles the cut, so its acceptance falls with the number of phonons in the pair (reported
+as ``acceptance_delta``). A sweep is a fixed number of updates, set at the end of the
+warm-up to the mean kink number (a configuration-dependent number would bias the averages).
+
+Errors, β and convergence
+-------------------------
+Errors are binning plateaus (jackknife over 32 blocks for m*, Δ_BP, T_c); ``tau_int`` is the
+largest integrated autocorrelation time (in sweeps) of E, ⟨Δ²⟩ and R². β: given (``beta``
+> 0), or automatic: β₀ = ``beta_product`` · max(1/Ω, 1/t); a pilot run of the pair at β₀
+estimates Δ_BP and β becomes max(β₀, ``beta_product``/Δ_BP) (at most ``beta_max``). The
+pair is also run at β/2: where m* or R² differ between β/2 and β by more than 3σ + 2 %, the
+point is NOT_CONVERGED ("estimates move with β"), and where the pair is not bound by more than
+3σ of Δ_BP (or R² grows with β) it is reported unbound, with NaN m*, R² and T_c.
+
+Stopping and determinism
+------------------------
+The chain stops when the relative errors of m* and R² (of E_P for the polaron) reach
+``rel_error`` (checked at fixed sweep counts, so the decision is a function of the seed), at
+``max_sweeps``, or at ``max_seconds`` (wall clock; only this last depends on the machine,
+and the message says which stop was taken). The random stream is seeded from ``seed``,
+``chain`` and the point's own parameters, so a resumed sweep reproduces an uninterrupted one
+bit for bit unless a time cap was hit. Independent ``chain`` values of one point are
+independent estimates; :func:`merge_chains` combines them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._api import Kernel, Output, Parameter, Status
+from . import _qmc_chain as worldlines
+from ._qmc_stats import Estimate, binning, jackknife
+from .conventions import (COUPLING, D, LAM, MU_STAR, T_OVER_OMEGA, TC_PREFACTOR, U_OVER_T,
+                          V_OVER_T, allen_dynes_tc, bipolaronic_tc, coupling_constant)
+
+__all__ = ["KERNELS", "ChainResult", "merge_chains", "run_chain", "solve_point"]
+
+MODELS = {"bond_peierls": worldlines.MODEL_BOND_PEIERLS, "holstein": worldlines.MODEL_HOLSTEIN}
+
+#: Sweeps of warm-up before measuring (the second half also sets the sweep length).
+WARMUP_SWEEPS = 1000
+#: First check of the stopping rule, then every quarter of the sweeps done (≤ 25 % overshoot).
+FIRST_CHECK = 2000
+#: A stop on the error target needs this many sweeps per τ_int, so that the binning error
+#: has reached its plateau (32 blocks of at least 8 τ_int).
+SWEEPS_PER_TAU = 256
+#: Shares of ``max_sweeps`` and ``max_seconds``: polaron, pilot, pair at β, pair at β/2.
+SHARE_POLARON, SHARE_PILOT, SHARE_MAIN, SHARE_HALF = 0.2, 0.05, 0.55, 0.2
+#: Window of the hop-pair update (1/t): long segments cost their potential and are rejected.
+PAIR_WINDOW = 2.0
+#: Window of the twist update's second hop (1/t).
+DELTA_WINDOW = 1.0
+#: Initial kink capacity of a configuration (doubled when full).
+CAPACITY = 4096
+
+
+@dataclass
+class ChainResult:
+    """Measurements of one chain: ``series[i, m]`` for sweep i and quantity ``MEASURED[m]``."""
+
+    params: worldlines.Params
+    series: np.ndarray
+    acceptance: np.ndarray
+    moves_per_sweep: int
+    seconds: float
+    stop: str
+    estimates: dict[str, Estimate] = field(default_factory=dict)
+
+    @property
+    def sweeps(self) -> int:
+        return len(self.series)
+
+    def column(self, name: str) -> np.ndarray:
+        return self.series[:, worldlines.MEASURED.index(name)]
+
+    def mass(self) -> Estimate:
+        """m*/(2m_e) (pair) or m*/m_e (one electron) from the twist, jackknifed."""
+        p = self.params
+        factor = (2.0 if p.n_electrons == 1 else 1.0) * p.beta * p.d
+        return jackknife([self.column("delta2")], lambda d2: factor / d2 if d2 > 0 else math.inf)
+
+    def tau_max(self) -> float:
+        names = ["energy", "delta2"] + (["r2"] if self.params.n_electrons == 2 else [])
+        return max(binning(self.column(n)).tau for n in names)
+
+
+def make_params(model: str, d: int, n_electrons: int, beta: float, omega: float,
+                coupling: float, U: float = 0.0, V: float = 0.0,
+                box: tuple[int, ...] | None = None) -> worldlines.Params:
+    """Chain settings; ``box`` switches to the finite open cluster of that shape."""
+    size = np.ones(3, np.int64)
+    if box is not None:
+        size[: len(box)] = box
+    return worldlines.Params(
+        model=MODELS[model], d=int(d), n_electrons=int(n_electrons), beta=float(beta),
+        omega=float(omega), coupling2=float(coupling) ** 2, U=float(U), V=float(V),
+        finite=int(box is not None), box=size, pair_window=float(min(beta, PAIR_WINDOW)),
+        delta_window=float(min(0.5 * beta, DELTA_WINDOW)),
+    )
+
+
+def _enlarged(cfg: worldlines.Config) -> worldlines.Config:
+    cap = len(cfg.tk)
+    big = worldlines.new_config(2 * cap, 1, 0, np.zeros((0, 1), np.int64))
+    for name in ("tk", "el", "code", "partner"):
+        getattr(big, name)[:cap] = getattr(cfg, name)
+    big.order[:, :cap] = cfg.order
+    big.count[:] = cfg.count
+    n_free = int(cfg.nfree[0])
+    new_slots = np.arange(2 * cap - 1, cap - 1, -1, dtype=np.int64)
+    big.free[: len(new_slots)] = new_slots
+    big.free[len(new_slots): len(new_slots) + n_free] = cfg.free[:n_free]
+    big.nfree[0] = len(new_slots) + n_free
+    big.start[:] = cfg.start
+    return big
+
+
+def _sweeps(p: worldlines.Params, cfg: worldlines.Config, n: int, moves: int, out: np.ndarray,
+            stats: np.ndarray) -> worldlines.Config:
+    """``n`` sweeps into ``out``, enlarging the configuration whenever it fills up."""
+    done = 0
+    while done < n:
+        done += worldlines.run_sweeps(p, cfg, n - done, moves, out[done:], stats)
+        if done < n:
+            cfg = _enlarged(cfg)
+    return cfg
+
+
+def run_chain(p: worldlines.Params, seed: int, max_sweeps: int,
+              converged: Callable[[ChainResult], bool] | None = None,
+              deadline: float | None = None, warmup: int = WARMUP_SWEEPS) -> ChainResult:
+    """Warm up, then measure until ``converged(result)``, ``max_sweeps`` or ``deadline``.
+
+    ``converged`` is asked at fixed sweep counts (2000, then every quarter more), so with no
+    deadline the whole chain is a function of ``seed``.
+    """
+    started = time.perf_counter()
+    worldlines.seed_stream(seed & 0xFFFFFFFF)
+    start = np.zeros((p.n_electrons, p.d), np.int64)
+    if p.n_electrons == 2 and not p.finite:
+        start[1, 0] = 1  # neighbours: the bond-Peierls pair's home, and no U at τ = 0
+    cfg = worldlines.new_config(CAPACITY, p.d, p.n_electrons, start)
+    n_meas = len(worldlines.MEASURED)
+    stats = np.zeros((len(worldlines.UPDATES), 2), np.int64)
+    moves = max(20, int(2 * p.d * p.beta * p.n_electrons))
+    warm = np.zeros((warmup, n_meas))
+    cfg = _sweeps(p, cfg, warmup // 2, moves, warm, stats)
+    cfg = _sweeps(p, cfg, warmup - warmup // 2, moves, warm[warmup // 2:], stats)
+    moves = max(20, int(round(warm[warmup // 2:, worldlines.M_KINKS].mean())))
+    stats[:] = 0
+    out = np.zeros((max(FIRST_CHECK, 1024), n_meas))
+    done = 0
+    stop = "max_sweeps"
+    target = min(FIRST_CHECK, max_sweeps)
+    while True:
+        if target > len(out):
+            out = np.concatenate([out, np.zeros((max(target, 2 * len(out)) - len(out), n_meas))])
+        # in pieces, so that the deadline is looked at every ~0.25 s of work
+        while done < target:
+            piece = min(target - done, 200)
+            cfg = _sweeps(p, cfg, piece, moves, out[done:done + piece], stats)
+            done += piece
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+        result = ChainResult(p, out[:done], stats[:, 1] / np.maximum(stats[:, 0], 1), moves,
+                             time.perf_counter() - started, stop)
+        if deadline is not None and time.perf_counter() > deadline:
+            result.stop = "time cap"
+            return result
+        if converged is not None and converged(result):
+            result.stop = "target reached"
+            return result
+        if done >= max_sweeps:
+            return result
+        target = min(max_sweeps, done + max(FIRST_CHECK // 2, done // 4))
+
+
+def _stream_seed(seed: int, chain_index: int, params: Mapping[str, Any], stage: str) -> int:
+    """A 32-bit seed from the user's seed, the chain index, the point and the stage."""
+    text = repr((int(seed), int(chain_index), stage, sorted(params.items())))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
+
+
+def _target_reached(rel_error: float, names: tuple[str, ...],
+                    unbound_below: Estimate | None = None) -> Callable[[ChainResult], bool]:
+    """The stopping rule: every named estimate (``"mass"`` or a measured column) within
+    ``rel_error``, on a chain long enough for its errors to have plateaued. With
+    ``unbound_below`` (2E_P), also a pair clearly unbound: E_BP above 2E_P by 3σ."""
+    def check(res: ChainResult) -> bool:
+        if res.sweeps < SWEEPS_PER_TAU * res.tau_max():
+            return False
+        if unbound_below is not None:
+            e = binning(res.column("energy"))
+            if e.mean - 3.0 * math.hypot(e.err, unbound_below.err) > unbound_below.mean:
+                return True
+        for name in names:
+            est = res.mass() if name == "mass" else binning(res.column(name))
+            if not est.rel_err <= rel_error:
+                return False
+        return True
+    return check
+
+
+_NAN_OUT: dict[str, Any] = {
+    name: math.nan for name in (
+        "e_bp", "e_bp_err", "e_p", "e_p_err", "delta_bp", "delta_bp_err", "delta_bp_over_omega",
+        "delta_bp_over_omega_err", "mass_bp", "mass_bp_err", "r2_bp", "r2_bp_err", "nph_bp",
+        "nph_bp_err", "double_occupancy", "double_occupancy_err", "mass_p", "mass_p_err",
+        "tc_over_omega", "tc_over_omega_err", "tc_me_over_omega", "beta_pair", "r2_bp_half_beta",
+        "mass_bp_half_beta", "tau_int", "acceptance_delta", "lambda_eff", "coupling_over_omega",
+        "seconds")
+}
+_NAN_OUT.update(bound=False, tc_above_binding=False, sweeps=0, sweeps_polaron=0)
+
+
+def solve_point(model: str = "bond_peierls", lam: float = 0.5, coupling: str = "lambda",
+                t_over_omega: float = 1.0, U_over_t: float = 8.0, V_over_t: float = 0.0,
+                d: int = 2, beta: float = 0.0, beta_product: float = 10.0,
+                beta_max: float = 200.0, rel_error: float = 0.03, max_sweeps: int = 400_000,
+                max_seconds: float = 0.0, seed: int = 0, chain: int = 0,
+                binding_tol: float = 1e-3, tc_prefactor: float = 0.5,
+                mu_star: float = 0.1) -> dict[str, Any]:
+    """One parameter point; see the module docstring. Never raises for a physics failure."""
+    started = time.perf_counter()
+    out: dict[str, Any] = dict(_NAN_OUT)
+    d = int(d)
+    omega = 1.0 / float(t_over_omega)
+    c, lam_eff = coupling_constant(model, float(lam), omega, d, coupling)
+    out["lambda_eff"] = lam_eff
+    out["coupling_over_omega"] = c / omega
+    out["tc_me_over_omega"] = allen_dynes_tc(lam_eff, float(mu_star))
+    point = dict(model=model, lam=float(lam), coupling=coupling, t_over_omega=float(t_over_omega),
+                 U_over_t=float(U_over_t), V_over_t=float(V_over_t), d=d, beta=float(beta),
+                 beta_product=float(beta_product), beta_max=float(beta_max))
+    seconds = float(max_seconds)
+
+    def deadline(fraction: float) -> float | None:
+        return started + fraction * seconds if seconds > 0 else None
+
+    def params(n_electrons: int, b: float) -> Any:
+        return make_params(model, d, n_electrons, b, omega, c, U_over_t, V_over_t)
+
+    messages: list[str] = []
+    beta0 = float(beta) if beta > 0 else float(beta_product) * max(1.0 / omega, 1.0)
+    beta0 = min(beta0, float(beta_max))
+    sweeps = int(max_sweeps)
+
+    # the polaron: E_P to the pair's relative error scaled to an energy, m_P as a by-product
+    pol = run_chain(params(1, beta0), _stream_seed(seed, chain, point, "polaron"),
+                    max(FIRST_CHECK, int(SHARE_POLARON * sweeps)),
+                    _target_reached(0.1 * rel_error, ("energy",)),
+                    deadline(SHARE_POLARON))
+    e_p = binning(pol.column("energy"))
+    out["e_p"], out["e_p_err"] = e_p.mean, e_p.err
+    m_p = pol.mass()
+    out["mass_p"], out["mass_p_err"] = m_p.mean, m_p.err
+    out["sweeps_polaron"] = pol.sweeps
+    if pol.stop == "time cap":
+        messages.append(f"polaron stopped by the time cap after {pol.sweeps} sweeps")
+
+    # β for the pair: from the pilot's binding energy unless given
+    beta_pair = beta0
+    if beta <= 0:
+        pilot = run_chain(params(2, beta0), _stream_seed(seed, chain, point, "pilot"),
+                          max(FIRST_CHECK, int(SHARE_PILOT * sweeps)), None,
+                          deadline(SHARE_POLARON + SHARE_PILOT))
+        delta_pilot = 2.0 * e_p.mean - binning(pilot.column("energy")).mean
+        if delta_pilot > 0:
+            beta_pair = min(max(beta0, float(beta_product) / delta_pilot), float(beta_max))
+    out["beta_pair"] = beta_pair
+    target = _target_reached(rel_error, ("mass", "r2"),
+                             Estimate(2.0 * e_p.mean, 2.0 * e_p.err))
+    main = run_chain(params(2, beta_pair), _stream_seed(seed, chain, point, "pair"),
+                     max(FIRST_CHECK, int(SHARE_MAIN * sweeps)), target,
+                     deadline(SHARE_POLARON + SHARE_PILOT + SHARE_MAIN))
+    half = run_chain(params(2, 0.5 * beta_pair), _stream_seed(seed, chain, point, "half"),
+                     max(FIRST_CHECK, int(SHARE_HALF * sweeps)), target, deadline(1.0))
+    out["sweeps"] = main.sweeps
+    out["acceptance_delta"] = float(main.acceptance[worldlines.UPDATES.index("delta")])
+    out["tau_int"] = max(main.tau_max(), pol.tau_max())
+    for res, what in ((main, "pair"), (half, "pair at β/2")):
+        if res.stop != "target reached":
+            messages.append(f"{what}: {res.stop} after {res.sweeps} sweeps")
+
+    e_col, p_col = main.column("energy"), pol.column("energy")
+    e_bp = binning(e_col)
+    out["e_bp"], out["e_bp_err"] = e_bp.mean, e_bp.err
+    delta_err = math.hypot(2.0 * e_p.err, e_bp.err)  # independent chains
+    delta = 2.0 * e_p.mean - e_bp.mean
+    out["delta_bp"], out["delta_bp_err"] = delta, delta_err
+    out["delta_bp_over_omega"], out["delta_bp_over_omega_err"] = delta / omega, delta_err / omega
+    nph = binning(main.column("phonons"))
+    out["nph_bp"], out["nph_bp_err"] = nph.mean, nph.err
+    docc = binning(main.column("double_occupancy"))
+    out["double_occupancy"], out["double_occupancy_err"] = docc.mean, docc.err
+    r2, mass = binning(main.column("r2")), main.mass()
+    r2_half, mass_half = binning(half.column("r2")), half.mass()
+    out["r2_bp_half_beta"], out["mass_bp_half_beta"] = r2_half.mean, mass_half.mean
+
+    def moved(a: Estimate, b: Estimate) -> bool:
+        return abs(a.mean - b.mean) > 3.0 * math.hypot(a.err, b.err) + 0.02 * abs(a.mean)
+
+    bound = delta - 3.0 * delta_err > binding_tol and not (
+        r2.mean > r2_half.mean and moved(r2, r2_half))
+    out["bound"] = bool(bound)
+    status = Status.OK
+    if not bound:
+        grows = r2.mean > r2_half.mean and moved(r2, r2_half)
+        messages.append(
+            "unbound: " + (f"R² grows with β ({r2_half.mean:.3g} at β/2, {r2.mean:.3g} at β)"
+                           if grows else f"Δ_BP = {delta:.3g} ± {delta_err:.2g} t"))
+    else:
+        out["r2_bp"], out["r2_bp_err"] = r2.mean, r2.err
+        out["mass_bp"], out["mass_bp_err"] = mass.mean, mass.err
+        if moved(mass, mass_half) or moved(r2, r2_half):
+            status = Status.NOT_CONVERGED
+            messages.append(f"estimates move with β: m* {mass_half.mean:.4g} → {mass.mean:.4g},"
+                            f" R² {r2_half.mean:.4g} → {r2.mean:.4g} from β/2 to β = "
+                            f"{beta_pair:.3g}/t")
+        if beta_pair * delta < 0.5 * float(beta_product):
+            status = Status.NOT_CONVERGED
+            messages.append(f"β Δ_BP = {beta_pair * delta:.2g}: β too small for the binding")
+        tc = bipolaronic_tc(mass.mean, r2.mean, d, float(tc_prefactor))
+        if math.isfinite(tc):
+            # relative errors add in quadrature (independent enough at 3 %; R² < 1 is clamped)
+            rel = math.hypot(mass.rel_err, r2.rel_err if r2.mean >= 1.0 else 0.0)
+            out["tc_over_omega"], out["tc_over_omega_err"] = tc / omega, rel * tc / omega
+            out["tc_above_binding"] = bool(tc > delta)
+    if main.stop != "target reached" and status == Status.OK and bound:
+        status = Status.NOT_CONVERGED
+    if pol.stop == "time cap":
+        status = Status.NOT_CONVERGED
+    out["seconds"] = time.perf_counter() - started
+    out["status"] = status
+    if messages:
+        out["message"] = "; ".join(messages)
+    return out
+
+
+def merge_chains(ds: Any, dim: str = "chain") -> Any:
+    """One estimate per point from a result with independent chains along ``dim``.
+
+    ``ds`` is the Dataset of a ``bipolaron_qmc`` sweep with a ``chain`` axis (from
+    ``open_result``). Every output ``x`` with an ``x_err`` companion becomes the mean over the
+    ok chains with the larger of the propagated error and the chains' spread (see
+    :func:`._qmc_stats.merge_chains`); sweep counts add up; ``bound`` holds when it holds in
+    every chain; ``status`` is the worst chain's. Works on any xarray-like object (it uses
+    only DataArray methods), so this module imports no xarray.
+    """
+    ok = ds["status"] == int(Status.OK)
+    merged = {}
+    for name in ds.data_vars:
+        if name.endswith("_err") or name == "status":
+            continue
+        var = ds[name]
+        if dim not in var.dims:
+            merged[name] = var
+            continue
+        if f"{name}_err" in ds.data_vars:
+            err = ds[f"{name}_err"]
+            good = ok & var.notnull() & err.notnull()
+            n = good.sum(dim)
+            mean = var.where(good).sum(dim) / n
+            propagated = np.sqrt((err.where(good) ** 2).sum(dim)) / n
+            spread = np.sqrt(((var - mean) ** 2).where(good).sum(dim) / (n - 1).clip(min=1) / n)
+            merged[name] = mean
+            merged[f"{name}_err"] = np.maximum(propagated, spread.where(n > 1, 0.0))
+        elif name in ("sweeps", "sweeps_polaron", "seconds"):
+            merged[name] = var.sum(dim)
+        elif var.dtype == bool:
+            merged[name] = var.all(dim)
+        else:
+            merged[name] = var.mean(dim)
+    merged["status"] = ds["status"].where(ds["status"] != int(Status.NOT_COMPUTED), 0).max(dim)
+    merged["chains_ok"] = ok.sum(dim)
+    return type(ds)(merged, attrs=dict(ds.attrs))
+
+
+_E = "t"
+OUTPUTS = (
+    Output("e_bp", _E, "bipolaron ground-state energy E_BP (K = 0)"),
+    Output("e_bp_err", _E, "standard error of E_BP"),
+    Output("e_p", _E, "polaron energy E_P (K = 0, the band minimum: all weights are positive)"),
+    Output("e_p_err", _E, "standard error of E_P"),
+    Output("delta_bp", _E, "binding energy Δ_BP = 2E_P − E_BP"),
+    Output("delta_bp_err", _E, "standard error of Δ_BP"),
+    Output("delta_bp_over_omega", "Ω", "binding energy Δ_BP/Ω"),
+    Output("delta_bp_over_omega_err", "Ω", "standard error of Δ_BP/Ω"),
+    Output("mass_bp", "2 m_e", "bipolaron mass m*_BP/(2m_e) = β d t/⟨|Δ|²⟩ (NaN if unbound)",
+           allow_nan=True),
+    Output("mass_bp_err", "2 m_e", "standard error of m*_BP/(2m_e)", allow_nan=True),
+    Output("r2_bp", "a²", "mean squared ↑–↓ separation R²_BP (NaN if unbound)", allow_nan=True),
+    Output("r2_bp_err", "a²", "standard error of R²_BP", allow_nan=True),
+    Output("nph_bp", "1", "mean phonon number in the bipolaron"),
+    Output("nph_bp_err", "1", "standard error of the phonon number"),
+    Output("double_occupancy", "1", "probability that ↑ and ↓ share a site"),
+    Output("double_occupancy_err", "1", "standard error of the double occupancy"),
+    Output("mass_p", "m_e", "polaron mass m*_P/m_e = 2 β d t/⟨|Δ|²⟩"),
+    Output("mass_p_err", "m_e", "standard error of m*_P/m_e"),
+    Output("tc_over_omega", "Ω", "bipolaronic T_c/Ω (seed Eq. 8; d = 3: 1.2/(m*R²); NaN in "
+           "d = 1 or when unbound)", allow_nan=True),
+    Output("tc_over_omega_err", "Ω", "standard error of T_c/Ω", allow_nan=True),
+    Output("tc_above_binding", "1", "T_c exceeds Δ_BP (Eq. 8 not self-consistent)",
+           dtype="bool"),
+    Output("tc_me_over_omega", "Ω", "Migdal–Eliashberg (Allen–Dynes) T_c/Ω estimate"),
+    Output("bound", "1", "Δ_BP > binding_tol + 3σ and R² not growing with β", dtype="bool"),
+    Output("beta_pair", "1/t", "inverse temperature of the pair's chain (given or automatic)"),
+    Output("r2_bp_half_beta", "a²", "R² of the check chain at β/2"),
+    Output("mass_bp_half_beta", "2 m_e", "m*/(2m_e) of the check chain at β/2"),
+    Output("sweeps", "1", "measured sweeps of the pair's chain at β", dtype="int64"),
+    Output("sweeps_polaron", "1", "measured sweeps of the polaron's chain", dtype="int64"),
+    Output("tau_int", "sweeps", "largest integrated autocorrelation time of E, ⟨Δ²⟩, R²"),
+    Output("acceptance_delta", "1", "acceptance of the twist (Δ-changing) update in the pair"),
+    Output("seconds", "s", "wall-clock time of the point"),
+    Output("lambda_eff", "1", "λ in the model's convention"),
+    Output("coupling_over_omega", "1", "α/Ω (bond-Peierls) or g/Ω (Holstein)"),
+)
+
+PARAMETERS = (
+    Parameter("model", "1", "Hamiltonian: bond-Peierls (seed Eq. 6) or Holstein (Eq. 2)",
+              default="bond_peierls", choices=tuple(MODELS)),
+    LAM, COUPLING, T_OVER_OMEGA, U_OVER_T, V_OVER_T, D,
+    Parameter("beta", "1/t", "inverse temperature of the pair's chain; 0 = automatic from "
+              "β·min(Ω, Δ_BP) ≥ beta_product", default=0.0, bounds=(0.0, 1000.0)),
+    Parameter("beta_product", "1", "automatic β: the smallest β·Ω and β·Δ_BP", default=10.0,
+              bounds=(1.0, 100.0)),
+    Parameter("beta_max", "1/t", "largest automatic β", default=200.0, bounds=(1.0, 1000.0)),
+    Parameter("rel_error", "1", "target relative error of m*_BP and R²_BP (0.1× of it for "
+              "E_P)", default=0.03, bounds=(1e-4, 1.0)),
+    Parameter("max_sweeps", "1", "sweep budget of the point (shared: polaron 20 %, pilot 5 %,"
+              " pair 55 %, pair at β/2 20 %)", default=400_000, bounds=(4000, 10**9),
+              integer=True),
+    Parameter("max_seconds", "s", "wall-clock budget of the point, shared like max_sweeps; "
+              "0 = none (a point stopped by it depends on the machine's speed)", default=0.0,
+              bounds=(0.0, 1e7)),
+    Parameter("seed", "1", "seed of the random stream (with chain and the point's parameters)",
+              default=0, bounds=(0, 2**31 - 1), integer=True),
+    Parameter("chain", "1", "index of an independent chain of the same point (sweep it to "
+              "spend many cores on one point; merge with merge_chains)", default=0,
+              bounds=(0, 10**6), integer=True),
+    Parameter("binding_tol", "t", "Δ_BP − 3σ above which the pair counts as bound",
+              default=1e-3, bounds=(0.0, 1.0)),
+    TC_PREFACTOR, MU_STAR,
+)
+
+KERNELS = (
+    Kernel(
+        name="bipolaron_qmc",
+        version="0.1.0",
+        summary="bond-Peierls vs Holstein bipolarons by path-integral QMC: E, m*, R², T_c "
+                "with error bars",
+        reference="Sous, bipolaron perspective, Eqs. 2, 6, 8, Sec. 5.2 "
+                  "(bipolaron_sous_perspective.txt); Kornilovitch PRL 81, 5382 (1998)",
+        parameters=PARAMETERS,
+        outputs=OUTPUTS,
+        solve_point=solve_point,
+        seconds_per_point=600.0,
+        doc=__doc__ or "",
+    ),
+)
