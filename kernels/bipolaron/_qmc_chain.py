@@ -8,12 +8,19 @@ Configuration
 -------------
 A kink is a slot of parallel arrays: time ``tk`` in [0, β), electron ``el`` (−1 = free slot),
 ``code`` (hop direction 2a for +e_a and 2a + 1 for −e_a; −1 for a Holstein vertex, which does
-not hop) and ``partner`` (the other end of its phonon line, −1 for a bare hop). Slots are
-stable, so partners never need renumbering; ``order[e, :count[e]]`` lists electron e's slots by
-time. ``start[e]`` is electron e's site at τ = 0. A configuration is weighed only through
-:func:`walk`, which recomputes everything from these arrays: every update changes the arrays,
-asks :func:`walk` for the new weight, and undoes itself when rejected. One walk is O(kinks),
-which bounds the cost of an update but keeps a single source of truth for the weight.
+not hop), ``partner`` (the other end of its phonon line, −1 for a bare hop), ``pb`` (the
+electron's site just before the kink) and ``lline`` (ln c²D of its line). Slots are stable, so
+partners never need renumbering; ``order[e, :count[e]]`` lists electron e's slots by time.
+``start[e]`` is electron e's site at τ = 0, ``delta`` the twist Δ, ``lw`` the current ln W and
+``nlines`` the number of lines.
+
+Two ways to weigh a configuration
+---------------------------------
+:func:`walk` recomputes ln W and every kink's site from the arrays alone, in O(kinks). The
+updates that act on a stretch of one worldline (hop pairs, lines, kink shifts) instead change
+ln W by the local difference: the potential along the stretch, the lines with an end in it.
+The twist update shifts whole tails and re-weighs every line, so it uses :func:`walk`. Tests
+run the chain and compare the running ln W with :func:`walk` after every sweep.
 """
 
 from __future__ import annotations
@@ -36,7 +43,11 @@ Params = namedtuple("Params", [
 
 #: Arrays of one configuration (see the module docstring).
 Config = namedtuple("Config", ["tk", "el", "code", "partner", "order", "count", "free",
-                               "nfree", "start"])
+                               "nfree", "start", "pb", "lline", "delta", "lw", "nlines"])
+
+#: Work arrays of the updates, sized like the configuration.
+Scratch = namedtuple("Scratch", ["buf", "buf2", "weights", "pos", "lline", "stamp",
+                                 "stamp_now"])
 
 #: Per-sweep measurements written by :func:`run_sweeps`, one column each.
 MEASURED = ("energy", "delta2", "r2", "double_occupancy", "phonons", "kinks", "lines",
@@ -55,9 +66,17 @@ def new_config(capacity: int, d: int, n_electrons: int, start_sites: np.ndarray)
         order=np.zeros((2, capacity), np.int64), count=np.zeros(2, np.int64),
         free=np.arange(capacity - 1, -1, -1, dtype=np.int64),
         nfree=np.array([capacity], np.int64), start=np.zeros((2, 3), np.int64),
+        pb=np.zeros((capacity, 3), np.int64), lline=np.zeros(capacity),
+        delta=np.zeros(3, np.int64), lw=np.zeros(1), nlines=np.zeros(1, np.int64),
     )
     cfg.start[:n_electrons, :d] = start_sites
     return cfg
+
+
+def new_scratch(capacity: int) -> Scratch:
+    return Scratch(np.zeros(capacity, np.int64), np.zeros(capacity, np.int64),
+                   np.zeros(capacity), np.zeros((capacity, 3), np.int64), np.zeros(capacity),
+                   np.zeros(capacity, np.int64), np.zeros(1, np.int64))
 
 
 # ----------------------------------------------------------------------------- slots
@@ -80,16 +99,38 @@ def _insert(c, e, t, code, partner):
         i -= 1
     c.order[e, i] = k
     c.count[e] = n + 1
+    # the site before the new kink is the site the path had at t
+    if i + 1 < n + 1:
+        nxt = c.order[e, i + 1]
+        for a in range(3):
+            c.pb[k, a] = c.pb[nxt, a]
+    else:
+        for a in range(3):
+            c.pb[k, a] = c.start[e, a] + c.delta[a]
     return k
+
+
+@njit(cache=True)
+def _first_after(c, e, t):
+    """Index in ``order[e]`` of electron e's first kink later than t (count if none)."""
+    lo = 0
+    hi = c.count[e]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if c.tk[c.order[e, mid]] > t:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
 @njit(cache=True)
 def _index_of(c, k):
     e = c.el[k]
-    for i in range(c.count[e]):
-        if c.order[e, i] == k:
-            return i
-    return -1
+    i = _first_after(c, e, c.tk[k]) - 1
+    while i >= 0 and c.order[e, i] != k:  # equal times cannot occur, but stay exact
+        i -= 1
+    return i
 
 
 @njit(cache=True)
@@ -179,8 +220,9 @@ def line_weight(p, tau, obj_k, ax_k, obj_j, ax_j, delta, zero_delta):
 
 
 @njit(cache=True)
-def walk(p, c, pos):
-    """Weigh the configuration; fill ``pos[k]`` with each kink's site before it acts.
+def walk(p, c, pos, lline):
+    """Weigh the configuration from scratch; fill ``pos[k]`` with each kink's site before it
+    acts and ``lline[k]`` with ln(c² f) of the line at vertex k (both ends).
 
     Returns (valid, log W, Δ (3,), ∫V dτ, ∫δ_{r,0} dτ, ∫|r|² dτ, bare hops, lines,
     Σ effective line lengths). log W = Σ_lines ln[c² f_line] − ∫V dτ (bare hops weigh t = 1).
@@ -279,7 +321,9 @@ def walk(p, c, pos):
                                  zero_delta)
             if f <= 0.0:
                 return False, 0.0, delta, 0.0, 0.0, 0.0, 0, 0, 0.0
-            logw += log_c2 + math.log(f)
+            lline[k] = log_c2 + math.log(f)
+            lline[j] = lline[k]
+            logw += lline[k]
             nlines += 1
             lsum += ell
     return True, logw, delta, vint, dint, r2int, nbare, nlines, lsum
@@ -328,8 +372,11 @@ def _vertices(c, out):
 
 
 @njit(cache=True)
-def _shift_start(c, e, code, sign):
-    c.start[e, code >> 1] += sign * (1 - 2 * (code & 1))
+def _hop(code, a):
+    """Component a of the hop of a kink with this code (0 for a Holstein vertex)."""
+    if code < 0 or (code >> 1) != a:
+        return 0
+    return 1 - 2 * (code & 1)
 
 
 @njit(cache=True)
@@ -337,56 +384,227 @@ def _accept(ratio):
     return ratio >= 1.0 or np.random.random() < ratio
 
 
+@njit(cache=True)
+def _site_at(c, e, t, out):
+    """Electron e's site on (t, next kink): right-continuous, so a kink at t has acted."""
+    i = _first_after(c, e, t)
+    if i < c.count[e]:
+        k = c.order[e, i]
+        for a in range(3):
+            out[a] = c.pb[k, a]
+    else:
+        for a in range(3):
+            out[a] = c.start[e, a] + c.delta[a]
+
+
+@njit(cache=True)
+def _dv(p, c, t1, t2, dr0, dr1, dr2):
+    """∫_{t1}^{t2} [V(r + dr) − V(r)] dτ on the current paths, r = r↓ − r↑, t1 ≤ t2."""
+    if p.n_electrons < 2 or t2 <= t1:
+        return 0.0
+    x0 = np.empty(3, np.int64)
+    x1 = np.empty(3, np.int64)
+    _site_at(c, 0, t1, x0)
+    _site_at(c, 1, t1, x1)
+    i0 = _first_after(c, 0, t1)
+    i1 = _first_after(c, 1, t1)
+    t = t1
+    acc = 0.0
+    while True:
+        ta = c.tk[c.order[0, i0]] if i0 < c.count[0] else math.inf
+        tb = c.tk[c.order[1, i1]] if i1 < c.count[1] else math.inf
+        tn = min(ta, tb, t2)
+        r0 = x1[0] - x0[0]
+        r1 = x1[1] - x0[1]
+        r2_ = x1[2] - x0[2]
+        acc += (_potential(p, r0 + dr0, r1 + dr1, r2_ + dr2) - _potential(p, r0, r1, r2_)) * (
+            tn - t)
+        if tn >= t2:
+            return acc
+        if ta <= tb:
+            cd = c.code[c.order[0, i0]]
+            if cd >= 0:
+                x0[cd >> 1] += 1 - 2 * (cd & 1)
+            i0 += 1
+        else:
+            cd = c.code[c.order[1, i1]]
+            if cd >= 0:
+                x1[cd >> 1] += 1 - 2 * (cd & 1)
+            i1 += 1
+        t = tn
+
+
+@njit(cache=True)
+def _dv_cyclic(p, c, ta, tb, e, code, sign):
+    """Potential change when electron e's path on the cyclic segment (ta, tb) moves by
+    ``sign`` × the hop of ``code``."""
+    s = -sign if e == 0 else sign  # r = r↓ − r↑
+    d0 = s * _hop(code, 0)
+    d1 = s * _hop(code, 1)
+    d2 = s * _hop(code, 2)
+    if ta < tb:
+        return _dv(p, c, ta, tb, d0, d1, d2)
+    return _dv(p, c, ta, p.beta, d0, d1, d2) + _dv(p, c, 0.0, tb, d0, d1, d2)
+
+
+@njit(cache=True)
+def _line_log(p, c, k):
+    """ln(c² D) of the line at vertex k from the stored sites; −inf if its ends do not meet."""
+    j = c.partner[k]
+    obj_k = np.empty(3, np.int64)
+    obj_j = np.empty(3, np.int64)
+    ax_k = _line_object(p, c.pb, c.code, k, obj_k)
+    ax_j = _line_object(p, c.pb, c.code, j, obj_j)
+    zero = c.delta[0] == 0 and c.delta[1] == 0 and c.delta[2] == 0
+    f = line_weight(p, c.tk[k] - c.tk[j], obj_k, ax_k, obj_j, ax_j, c.delta, zero)[0]
+    if f <= 0.0:
+        return -math.inf
+    return math.log(p.coupling2) + math.log(f)
+
+
+@njit(cache=True)
+def _segment(c, e, ta, tb, out):
+    """Slots of electron e's kinks strictly inside the cyclic segment (ta, tb); count."""
+    n = 0
+    i = _first_after(c, e, ta)
+    if ta < tb:
+        while i < c.count[e] and c.tk[c.order[e, i]] < tb:
+            out[n] = c.order[e, i]
+            n += 1
+            i += 1
+        return n
+    while i < c.count[e]:
+        out[n] = c.order[e, i]
+        n += 1
+        i += 1
+    i = 0
+    while i < c.count[e] and c.tk[c.order[e, i]] < tb:
+        out[n] = c.order[e, i]
+        n += 1
+        i += 1
+    return n
+
+
+@njit(cache=True)
+def _displace(c, e, ta, tb, code, sign, seg, nseg):
+    """Move electron e's path on the cyclic segment (ta, tb) by ``sign`` × hop(code): the
+    sites of the kinks in it, and the start when the segment wraps through τ = 0."""
+    for a in range(3):
+        h = sign * _hop(code, a)
+        if h == 0:
+            continue
+        for i in range(nseg):
+            c.pb[seg[i], a] += h
+        if ta > tb:
+            c.start[e, a] += h
+
+
+@njit(cache=True)
+def _relink(p, c, seg, nseg, sc):
+    """New ln W of the lines with an end among ``seg`` (their stored values updated), as the
+    change of their sum; −inf if one no longer closes. Old values go to ``sc.lline``."""
+    sc.stamp_now[0] += 1
+    mark = sc.stamp_now[0]
+    change = 0.0
+    for i in range(nseg):
+        k = seg[i]
+        j = c.partner[k]
+        if j < 0 or sc.stamp[k] == mark:
+            continue
+        sc.stamp[k] = mark
+        sc.stamp[j] = mark
+        new = _line_log(p, c, k)
+        sc.lline[k] = c.lline[k]
+        sc.lline[j] = c.lline[k]
+        change += new - c.lline[k]
+        c.lline[k] = new
+        c.lline[j] = new
+    return change
+
+
+@njit(cache=True)
+def _unlink(c, seg, nseg, sc):
+    """Restore the line weights saved by :func:`_relink`."""
+    for i in range(nseg):
+        k = seg[i]
+        j = c.partner[k]
+        if j >= 0 and sc.stamp[k] == sc.stamp_now[0]:
+            c.lline[k] = sc.lline[k]
+            c.lline[j] = sc.lline[k]
+
+
+@njit(cache=True)
+def _in_box(p, c, e, seg, nseg, ta, tb):
+    """Finite mode: the displaced segment of e stays inside the box."""
+    if not p.finite:
+        return True
+    for i in range(nseg):
+        k = seg[i]
+        for a in range(p.d):
+            if c.pb[k, a] < 0 or c.pb[k, a] >= p.box[a]:
+                return False
+    for a in range(p.d):
+        if c.start[e, a] < 0 or c.start[e, a] >= p.box[a]:
+            return False
+    return True
+
+
 # ----------------------------------------------------------------------------- updates
 
 @njit(cache=True)
-def _hop_pair(p, c, lw, pos, buf, buf2):
+def _hop_pair(p, c, sc):
     """Insert or remove a pair of opposite bare hops on one electron.
 
     Insertion: electron e, direction δ (code cd), τ_a uniform, τ_b = τ_a + x mod β with x
     uniform in (0, ℓ); the cyclic segment (τ_a, τ_b) moves by δ (and the start with it when
     the segment wraps through τ = 0). Removal picks a bare hop k₁ of e and a bare hop of the
-    opposite direction at forward distance < ℓ. Returns (accepted, new log W, valid).
+    opposite direction at forward distance < ℓ. Ratio: W'/W · 2d β ℓ/(N_bare' N_match').
+    ln W'/W is local: the potential along the segment (integrated on the old paths) and the
+    lines with an end in it (re-weighed on the new ones).
     """
     beta = p.beta
     ell = p.pair_window
     e = np.random.randint(p.n_electrons)
     nd = 2 * p.d
+    buf = sc.buf
+    seg = sc.buf2
     if np.random.random() < 0.5:
+        if c.nfree[0] < 2:
+            return False
         cd = np.random.randint(nd)
         ta = np.random.random() * beta
         tb = ta + np.random.random() * ell
         if tb >= beta:
             tb -= beta
+        dv = _dv_cyclic(p, c, ta, tb, e, cd, 1)
         ka = _insert(c, e, ta, cd, -1)
-        if ka < 0:
-            return False, lw
         kb = _insert(c, e, tb, cd ^ 1, -1)
-        if kb < 0:
-            _remove(c, ka)
-            return False, lw
-        wrapped = ta > tb
-        if wrapped:
-            _shift_start(c, e, cd, 1)
-        res = walk(p, c, pos)
-        if res[0]:
+        nseg = _segment(c, e, ta, tb, seg)
+        _displace(c, e, ta, tb, cd, 1, seg, nseg)
+        for a in range(3):  # the closing hop starts on the displaced segment
+            c.pb[kb, a] += _hop(cd, a)
+        seg[nseg] = kb  # the displaced site just before the closing hop, for the box check
+        inside = _in_box(p, c, e, seg, nseg + 1, ta, tb)
+        dlw = _relink(p, c, seg, nseg, sc) - dv if inside else -math.inf
+        if dlw > -math.inf:
             nb = _bare_of(c, e, buf)
             nm = 0
             for i in range(nb):
                 j = buf[i]
                 if c.code[j] == (cd ^ 1) and _fwd(ta, c.tk[j], beta) < ell:
                     nm += 1
-            ratio = math.exp(res[1] - lw) * nd * beta * ell / (nb * nm)
-            if _accept(ratio):
-                return True, res[1]
+            if _accept(math.exp(dlw) * nd * beta * ell / (nb * nm)):
+                c.lw[0] += dlw
+                return True
+        if inside:
+            _unlink(c, seg, nseg, sc)
+        _displace(c, e, ta, tb, cd, -1, seg, nseg)
         _remove(c, ka)
         _remove(c, kb)
-        if wrapped:
-            _shift_start(c, e, cd, -1)
-        return False, lw
+        return False
     nb = _bare_of(c, e, buf)
     if nb == 0:
-        return False, lw
+        return False
     k1 = buf[np.random.randint(nb)]
     cd = c.code[k1]
     t1 = c.tk[k1]
@@ -394,68 +612,79 @@ def _hop_pair(p, c, lw, pos, buf, buf2):
     for i in range(nb):
         j = buf[i]
         if c.code[j] == (cd ^ 1) and _fwd(t1, c.tk[j], beta) < ell:
-            buf2[nm] = j
+            buf[nm] = j  # compacting in place: index nm never passes i
             nm += 1
     if nm == 0:
-        return False, lw
-    k2 = buf2[np.random.randint(nm)]
+        return False
+    k2 = buf[np.random.randint(nm)]
     t2 = c.tk[k2]
+    pb1 = c.pb[k1].copy()
+    pb2 = c.pb[k2].copy()
+    dv = _dv_cyclic(p, c, t1, t2, e, cd, -1)
     _remove(c, k1)
     _remove(c, k2)
-    wrapped = t1 > t2
-    if wrapped:
-        _shift_start(c, e, cd, -1)
-    res = walk(p, c, pos)
-    if res[0]:
-        ratio = math.exp(res[1] - lw) * nb * nm / (nd * beta * ell)
-        if _accept(ratio):
-            return True, res[1]
-    _insert(c, e, t1, cd, -1)
-    _insert(c, e, t2, cd ^ 1, -1)
-    if wrapped:
-        _shift_start(c, e, cd, 1)
-    return False, lw
+    nseg = _segment(c, e, t1, t2, seg)
+    _displace(c, e, t1, t2, cd, -1, seg, nseg)
+    inside = _in_box(p, c, e, seg, nseg, t1, t2)
+    dlw = _relink(p, c, seg, nseg, sc) - dv if inside else -math.inf
+    if dlw > -math.inf and _accept(math.exp(dlw) * nb * nm / (nd * beta * ell)):
+        c.lw[0] += dlw
+        return True
+    if inside:
+        _unlink(c, seg, nseg, sc)
+    _displace(c, e, t1, t2, cd, 1, seg, nseg)
+    k1 = _insert(c, e, t1, cd, -1)
+    k2 = _insert(c, e, t2, cd ^ 1, -1)
+    c.pb[k1] = pb1
+    c.pb[k2] = pb2
+    return False
 
 
 @njit(cache=True)
-def _partner_sum(p, c, pos, k, bare, nb, delta, zero_delta, obj_k, obj_j, weights):
-    """Σ_j f(k, j) over the bare hops j ≠ k, each term kept in ``weights``."""
-    ax_k = _line_object(p, pos, c.code, k, obj_k)
+def _partner_sum(p, c, k, bare, nb, weights):
+    """Σ_j D(k, j) over the bare hops j ≠ k, each term kept in ``weights``.
+
+    Most hops are on other bonds: the axis is compared first, and with Δ = 0 (where the
+    ends must sit on one bond) the bond itself, before anything is computed."""
+    obj_k = np.empty(3, np.int64)
+    obj_j = np.empty(3, np.int64)
+    zero = c.delta[0] == 0 and c.delta[1] == 0 and c.delta[2] == 0
+    ax_k = _line_object(p, c.pb, c.code, k, obj_k)
     s = 0.0
     for i in range(nb):
         j = bare[i]
-        w = 0.0
-        if j != k:
-            ax_j = _line_object(p, pos, c.code, j, obj_j)
-            w = line_weight(p, c.tk[k] - c.tk[j], obj_k, ax_k, obj_j, ax_j, delta,
-                            zero_delta)[0]
+        weights[i] = 0.0
+        if j == k or (c.code[j] >> 1) != ax_k:
+            continue
+        ax_j = _line_object(p, c.pb, c.code, j, obj_j)
+        if zero and (obj_j[0] != obj_k[0] or obj_j[1] != obj_k[1] or obj_j[2] != obj_k[2]):
+            continue
+        w = line_weight(p, c.tk[k] - c.tk[j], obj_k, ax_k, obj_j, ax_j, c.delta, zero)[0]
         weights[i] = w
         s += w
     return s
 
 
 @njit(cache=True)
-def _bond_line(p, c, lw, pos, buf, weights, nlines):
+def _bond_line(p, c, sc):
     """Bond-Peierls: make two bare hops on one bond the ends of a phonon line, or undo one.
 
-    The path does not change, only which hops are e-ph vertices. Forward: a bare hop k
-    uniformly, its partner j with probability f(k, j)/S(k), S(k) = Σ_j f(k, j) (heat bath
-    over the partners). Reverse: a line uniformly. Acceptance (W'/W = c² f):
+    The paths do not change, only which hops are e-ph vertices. Forward: a bare hop k
+    uniformly, its partner j with probability D(k, j)/S(k), S(k) = Σ_j D(k, j) (heat bath over
+    the partners). Reverse: a line uniformly. Ratio (W'/W = c² D):
     c² N_bare / [L' (1/S(k) + 1/S(j))], both orders of choosing the pair counted.
     """
-    res = walk(p, c, pos)
-    delta = res[2]
-    zero_delta = delta[0] == 0 and delta[1] == 0 and delta[2] == 0
-    obj_k = np.zeros(3, np.int64)
-    obj_j = np.zeros(3, np.int64)
+    buf = sc.buf
+    weights = sc.weights
+    nlines = c.nlines[0]
     if np.random.random() < 0.5:
         nb = _bare_of(c, -1, buf)
         if nb < 2:
-            return False, lw, nlines
+            return False
         k = buf[np.random.randint(nb)]
-        sk = _partner_sum(p, c, pos, k, buf, nb, delta, zero_delta, obj_k, obj_j, weights)
+        sk = _partner_sum(p, c, k, buf, nb, weights)
         if sk <= 0.0:
-            return False, lw, nlines
+            return False
         x = np.random.random() * sk
         acc = 0.0
         j = -1
@@ -465,32 +694,35 @@ def _bond_line(p, c, lw, pos, buf, weights, nlines):
                 j = buf[i]
                 break
         if j < 0:
-            return False, lw, nlines
-        sj = _partner_sum(p, c, pos, j, buf, nb, delta, zero_delta, obj_k, obj_j, weights)
-        ratio = p.coupling2 * nb / ((nlines + 1) * (1.0 / sk + 1.0 / sj))
-        if _accept(ratio):
+            return False
+        sj = _partner_sum(p, c, j, buf, nb, weights)
+        if _accept(p.coupling2 * nb / ((nlines + 1) * (1.0 / sk + 1.0 / sj))):
             c.partner[k] = j
             c.partner[j] = k
-            new = walk(p, c, pos)
-            return True, new[1], nlines + 1
-        return False, lw, nlines
+            new = _line_log(p, c, k)
+            c.lline[k] = new
+            c.lline[j] = new
+            c.lw[0] += new
+            c.nlines[0] = nlines + 1
+            return True
+        return False
     nv = _vertices(c, buf)
     if nv == 0:
-        return False, lw, nlines
+        return False
     k = buf[np.random.randint(nv)]
     j = c.partner[k]
     c.partner[k] = -1
     c.partner[j] = -1
     nb = _bare_of(c, -1, buf)
-    sk = _partner_sum(p, c, pos, k, buf, nb, delta, zero_delta, obj_k, obj_j, weights)
-    sj = _partner_sum(p, c, pos, j, buf, nb, delta, zero_delta, obj_k, obj_j, weights)
-    ratio = nlines * (1.0 / sk + 1.0 / sj) / (p.coupling2 * nb)
-    if _accept(ratio):
-        new = walk(p, c, pos)
-        return True, new[1], nlines - 1
+    sk = _partner_sum(p, c, k, buf, nb, weights)
+    sj = _partner_sum(p, c, j, buf, nb, weights)
+    if _accept(nlines * (1.0 / sk + 1.0 / sj) / (p.coupling2 * nb)):
+        c.lw[0] -= c.lline[k]
+        c.nlines[0] = nlines - 1
+        return True
     c.partner[k] = j
     c.partner[j] = k
-    return False, lw, nlines
+    return False
 
 
 @njit(cache=True)
@@ -501,7 +733,7 @@ def _laplace_density(p, s):
 
 
 @njit(cache=True)
-def _holstein_line(p, c, lw, pos, buf, nlines):
+def _holstein_line(p, c, sc):
     """Holstein: insert or remove a phonon line between two diagonal vertices.
 
     Insertion: electrons e₁, e₂ uniformly, τ₁ uniform, τ₂ = τ₁ + s mod β with s drawn from
@@ -510,7 +742,10 @@ def _holstein_line(p, c, lw, pos, buf, nlines):
     """
     beta = p.beta
     ne = p.n_electrons
+    nlines = c.nlines[0]
     if np.random.random() < 0.5:
+        if c.nfree[0] < 2:
+            return False
         e1 = np.random.randint(ne)
         e2 = np.random.randint(ne)
         t1 = np.random.random() * beta
@@ -526,54 +761,45 @@ def _holstein_line(p, c, lw, pos, buf, nlines):
         elif t2 < 0.0:
             t2 += beta
         k1 = _insert(c, e1, t1, -1, -1)
-        if k1 < 0:
-            return False, lw, nlines
         k2 = _insert(c, e2, t2, -1, k1)
-        if k2 < 0:
-            _remove(c, k1)
-            return False, lw, nlines
         c.partner[k1] = k2
-        res = walk(p, c, pos)
-        if res[0]:
-            ratio = math.exp(res[1] - lw) * ne * ne * beta / (
-                2.0 * (nlines + 1) * _laplace_density(p, s))
-            if _accept(ratio):
-                return True, res[1], nlines + 1
+        new = _line_log(p, c, k1)
+        if new > -math.inf and _accept(math.exp(new) * ne * ne * beta / (
+                2.0 * (nlines + 1) * _laplace_density(p, s))):
+            c.lline[k1] = new
+            c.lline[k2] = new
+            c.lw[0] += new
+            c.nlines[0] = nlines + 1
+            return True
         _remove(c, k1)
         _remove(c, k2)
-        return False, lw, nlines
-    nv = _vertices(c, buf)
+        return False
+    nv = _vertices(c, sc.buf)
     if nv == 0:
-        return False, lw, nlines
-    k1 = buf[np.random.randint(nv)]
+        return False
+    k1 = sc.buf[np.random.randint(nv)]
     k2 = c.partner[k1]
-    e1, e2 = c.el[k1], c.el[k2]
-    t1, t2 = c.tk[k1], c.tk[k2]
-    s = t2 - t1
+    s = c.tk[k2] - c.tk[k1]
     if s > 0.5 * beta:
         s -= beta
     elif s < -0.5 * beta:
         s += beta
-    _remove(c, k1)
-    _remove(c, k2)
-    res = walk(p, c, pos)
-    if res[0]:
-        ratio = math.exp(res[1] - lw) * 2.0 * nlines * _laplace_density(p, s) / (
-            ne * ne * beta)
-        if _accept(ratio):
-            return True, res[1], nlines - 1
-    k1 = _insert(c, e1, t1, -1, -1)
-    k2 = _insert(c, e2, t2, -1, k1)
-    c.partner[k1] = k2
-    return False, lw, nlines
+    old = c.lline[k1]
+    if _accept(math.exp(-old) * 2.0 * nlines * _laplace_density(p, s) / (ne * ne * beta)):
+        _remove(c, k1)
+        _remove(c, k2)
+        c.lw[0] -= old
+        c.nlines[0] = nlines - 1
+        return True
+    return False
 
 
 @njit(cache=True)
-def _shift(p, c, lw, pos):
+def _shift(p, c, sc):
     """Move one kink's time uniformly between its neighbours on the same worldline."""
     ntot = c.count[0] + c.count[1]
     if ntot == 0:
-        return False, lw
+        return False
     i = np.random.randint(ntot)
     e = 0
     if i >= c.count[0]:
@@ -583,35 +809,116 @@ def _shift(p, c, lw, pos):
     lo = c.tk[c.order[e, i - 1]] if i > 0 else 0.0
     hi = c.tk[c.order[e, i + 1]] if i + 1 < c.count[e] else p.beta
     old = c.tk[k]
-    c.tk[k] = lo + np.random.random() * (hi - lo)
-    if c.tk[k] <= lo or c.tk[k] >= hi:  # rounding at an end; keep the order strict
-        c.tk[k] = old
-        return False, lw
-    res = walk(p, c, pos)
-    if res[0] and _accept(math.exp(res[1] - lw)):
-        return True, res[1]
+    new = lo + np.random.random() * (hi - lo)
+    if new <= lo or new >= hi:  # rounding at an end; keep the order strict
+        return False
+    cd = c.code[k]
+    dlw = 0.0
+    if cd >= 0:
+        # between the old and the new time the electron sits before (later) or after
+        # (earlier) the hop instead of the other way round
+        if new > old:
+            dlw -= _dv_cyclic(p, c, old, new, e, cd, -1)
+        else:
+            dlw -= _dv_cyclic(p, c, new, old, e, cd, 1)
+    j = c.partner[k]
+    old_line = c.lline[k] if j >= 0 else 0.0
+    c.tk[k] = new
+    new_line = _line_log(p, c, k) if j >= 0 else 0.0
+    dlw += new_line - old_line
+    if dlw > -math.inf and _accept(math.exp(dlw)):
+        if j >= 0:
+            c.lline[k] = new_line
+            c.lline[j] = new_line
+        c.lw[0] += dlw
+        return True
     c.tk[k] = old
-    return False, lw
+    return False
 
 
 @njit(cache=True)
-def _delta_move(p, c, lw, pos, buf, buf2):
+def _rewalk(p, c, sc):
+    """Weigh the configuration with :func:`walk` into the scratch arrays; on success the
+    caller adopts them with :func:`_adopt`."""
+    return walk(p, c, sc.pos, sc.lline)
+
+
+@njit(cache=True)
+def _adopt(c, sc, res):
+    for e in range(2):
+        for i in range(c.count[e]):
+            k = c.order[e, i]
+            for a in range(3):
+                c.pb[k, a] = sc.pos[k, a]
+            c.lline[k] = sc.lline[k]
+    for a in range(3):
+        c.delta[a] = res[2][a]
+    c.lw[0] = res[1]
+    c.nlines[0] = res[7]
+
+
+@njit(cache=True)
+def _lines_survive(p, c, cd, t0, t1):
+    """Whether every line still closes after the tails of electron 0 (after t0) and of
+    electron 1 (after t1) move by the hop δ of ``cd`` and Δ becomes Δ + δ; from the stored
+    sites, before the O(kinks) re-weighing.
+
+    An end after its electron's cut moves by δ, so a line whose ends sat o_k − o_j apart
+    needs o_k − o_j + (s_k − s_j) δ = n' (Δ + δ) for an integer n' (s = 1 for a moved end),
+    or = 0 when Δ + δ = 0: exactly the condition :func:`line_weight` applies afterwards."""
+    obj_k = np.empty(3, np.int64)
+    obj_j = np.empty(3, np.int64)
+    new_delta = np.empty(3, np.int64)
+    target = np.empty(3, np.int64)
+    for a in range(3):
+        new_delta[a] = c.delta[a] + _hop(cd, a)
+    for e in range(p.n_electrons):
+        for i in range(c.count[e]):
+            k = c.order[e, i]
+            j = c.partner[k]
+            if j < k:
+                continue
+            sk = 1 if c.tk[k] > (t0 if e == 0 else t1) else 0
+            sj = 1 if c.tk[j] > (t0 if c.el[j] == 0 else t1) else 0
+            _line_object(p, c.pb, c.code, k, obj_k)
+            _line_object(p, c.pb, c.code, j, obj_j)
+            for a in range(3):
+                target[a] = obj_k[a] - obj_j[a] + (sk - sj) * _hop(cd, a)
+            n = 0
+            free = True
+            for a in range(3):
+                if new_delta[a] != 0:
+                    if target[a] % new_delta[a] != 0:
+                        return False
+                    n = target[a] // new_delta[a]
+                    free = False
+                    break
+            for a in range(3):
+                if target[a] != (0 if free else n * new_delta[a]):
+                    return False
+    return True
+
+
+@njit(cache=True)
+def _delta_move(p, c, sc):
     """Change the twist Δ by ±e_a: one bare hop δ on every electron (infinite lattice only).
 
     With two electrons the second hop lands within the window w of the first (τ_b = τ_a + u,
     u uniform in (−w, w)), so the separation changes only briefly. Removal picks a bare hop
     of electron 0 and one of the same direction on electron 1 within cyclic distance w.
+    Shifting the tails re-weighs every line, so this update weighs with :func:`walk`.
     """
     beta = p.beta
     nd = 2 * p.d
     ne = p.n_electrons
     w = p.delta_window
+    buf = sc.buf
     if np.random.random() < 0.5:
+        if c.nfree[0] < 2:
+            return False
         cd = np.random.randint(nd)
         ta = np.random.random() * beta
         ka = _insert(c, 0, ta, cd, -1)
-        if ka < 0:
-            return False, lw
         kb = -1
         if ne == 2:
             tb = ta + (2.0 * np.random.random() - 1.0) * w
@@ -620,10 +927,8 @@ def _delta_move(p, c, lw, pos, buf, buf2):
             elif tb < 0.0:
                 tb += beta
             kb = _insert(c, 1, tb, cd, -1)
-            if kb < 0:
-                _remove(c, ka)
-                return False, lw
-        res = walk(p, c, pos)
+        res = _rewalk(p, c, sc) if _lines_survive(p, c, cd, ta, tb if kb >= 0 else ta) else (
+            False, 0.0, c.delta, 0.0, 0.0, 0.0, 0, 0, 0.0)
         if res[0]:
             nb0 = _bare_of(c, 0, buf)
             prop = nd * beta / nb0
@@ -635,15 +940,16 @@ def _delta_move(p, c, lw, pos, buf, buf2):
                     if c.code[j] == cd and _cyc(c.tk[j], ta, beta) < w:
                         nm += 1
                 prop *= 2.0 * w / nm
-            if _accept(math.exp(res[1] - lw) * prop):
-                return True, res[1]
+            if _accept(math.exp(res[1] - c.lw[0]) * prop):
+                _adopt(c, sc, res)
+                return True
         _remove(c, ka)
         if kb >= 0:
             _remove(c, kb)
-        return False, lw
+        return False
     nb0 = _bare_of(c, 0, buf)
     if nb0 == 0:
-        return False, lw
+        return False
     ka = buf[np.random.randint(nb0)]
     cd = c.code[ka]
     ta = c.tk[ka]
@@ -656,23 +962,29 @@ def _delta_move(p, c, lw, pos, buf, buf2):
         for i in range(nb1):
             j = buf[i]
             if c.code[j] == cd and _cyc(c.tk[j], ta, beta) < w:
-                buf2[nm] = j
+                sc.buf2[nm] = j
                 nm += 1
         if nm == 0:
-            return False, lw
-        kb = buf2[np.random.randint(nm)]
+            return False
+        kb = sc.buf2[np.random.randint(nm)]
         tb = c.tk[kb]
         prop *= nm / (2.0 * w)
+    pba = c.pb[ka].copy()
+    pbb = c.pb[kb].copy() if kb >= 0 else pba
     _remove(c, ka)
     if kb >= 0:
         _remove(c, kb)
-    res = walk(p, c, pos)
-    if res[0] and _accept(math.exp(res[1] - lw) * prop):
-        return True, res[1]
-    _insert(c, 0, ta, cd, -1)
+    ok = _lines_survive(p, c, cd ^ 1, ta, tb if kb >= 0 else ta)
+    res = _rewalk(p, c, sc) if ok else (False, 0.0, c.delta, 0.0, 0.0, 0.0, 0, 0, 0.0)
+    if res[0] and _accept(math.exp(res[1] - c.lw[0]) * prop):
+        _adopt(c, sc, res)
+        return True
+    ka = _insert(c, 0, ta, cd, -1)
+    c.pb[ka] = pba
     if kb >= 0:
-        _insert(c, 1, tb, cd, -1)
-    return False, lw
+        kb = _insert(c, 1, tb, cd, -1)
+        c.pb[kb] = pbb
+    return False
 
 
 # ----------------------------------------------------------------------------- driver
@@ -683,50 +995,57 @@ def seed_stream(seed):
 
 
 @njit(cache=True)
-def run_sweeps(p, c, n_sweeps, moves_per_sweep, out, stats):
+def initialise(p, c, sc):
+    """Weigh a new (or enlarged) configuration from scratch; False if its weight is zero."""
+    res = walk(p, c, sc.pos, sc.lline)
+    if res[0]:
+        _adopt(c, sc, res)
+    return res[0]
+
+
+@njit(cache=True)
+def run_sweeps(p, c, sc, n_sweeps, moves_per_sweep, out, stats, check):
     """Run ``n_sweeps`` sweeps, measuring after each into ``out[i, :]``.
 
     A sweep is ``moves_per_sweep`` updates chosen at random among those the model has. The
     number is fixed for the whole measurement: a number of updates that depended on the
-    configuration (say, its kink count) would bias the measured distribution. ``stats[u, 0/1]`` counts proposals and acceptances of update u (see
-    ``UPDATES``). Returns the number of sweeps done: fewer than ``n_sweeps`` when the
-    configuration ran out of kink slots (the chain stops there; the caller enlarges the
-    arrays and goes on).
+    configuration (say, its kink count) would bias the measured distribution.
+    ``stats[u, 0/1]`` counts proposals and acceptances of update u (see ``UPDATES``). The
+    measurement weighs the configuration with :func:`walk`; with ``check`` the running ln W
+    of the local updates must agree with it (else returns −1 − sweep). Returns the number of
+    sweeps done: fewer than ``n_sweeps`` when the configuration ran out of kink slots (the
+    caller enlarges the arrays and goes on).
     """
-    cap = c.tk.shape[0]
-    pos = np.zeros((cap, 3), np.int64)
-    buf = np.zeros(cap, np.int64)
-    buf2 = np.zeros(cap, np.int64)
-    weights = np.zeros(cap)
-    res = walk(p, c, pos)
-    lw = res[1]
-    nlines = res[7]
     has_delta = p.finite == 0
+    beta = p.beta
     for s in range(n_sweeps):
         for m in range(moves_per_sweep):
             if c.nfree[0] < 8:
                 return s
             x = np.random.random()
             if x < 0.3:
-                ok, lw = _hop_pair(p, c, lw, pos, buf, buf2)
+                ok = _hop_pair(p, c, sc)
                 u = 0
             elif x < 0.6:
                 if p.model == MODEL_BOND_PEIERLS:
-                    ok, lw, nlines = _bond_line(p, c, lw, pos, buf, weights, nlines)
+                    ok = _bond_line(p, c, sc)
                 else:
-                    ok, lw, nlines = _holstein_line(p, c, lw, pos, buf, nlines)
+                    ok = _holstein_line(p, c, sc)
                 u = 1
             elif x < 0.8 or not has_delta:
-                ok, lw = _shift(p, c, lw, pos)
+                ok = _shift(p, c, sc)
                 u = 2
             else:
-                ok, lw = _delta_move(p, c, lw, pos, buf, buf2)
+                ok = _delta_move(p, c, sc)
                 u = 3
             stats[u, 0] += 1
             if ok:
                 stats[u, 1] += 1
-        res = walk(p, c, pos)
-        beta = p.beta
+        res = walk(p, c, sc.pos, sc.lline)
+        if check and (not res[0] or abs(res[1] - c.lw[0]) > 1e-8 * (1.0 + abs(res[1]))):
+            return -1 - s
+        # the running ln W drifts by rounding only; start each sweep from the exact value
+        c.lw[0] = res[1]
         delta = res[2]
         nbare = res[6]
         nl = res[7]

@@ -178,53 +178,71 @@ def make_params(model: str, d: int, n_electrons: int, beta: float, omega: float,
     )
 
 
-def _enlarged(cfg: worldlines.Config) -> worldlines.Config:
-    cap = len(cfg.tk)
-    big = worldlines.new_config(2 * cap, 1, 0, np.zeros((0, 1), np.int64))
-    for name in ("tk", "el", "code", "partner"):
-        getattr(big, name)[:cap] = getattr(cfg, name)
-    big.order[:, :cap] = cfg.order
-    big.count[:] = cfg.count
-    n_free = int(cfg.nfree[0])
-    new_slots = np.arange(2 * cap - 1, cap - 1, -1, dtype=np.int64)
-    big.free[: len(new_slots)] = new_slots
-    big.free[len(new_slots): len(new_slots) + n_free] = cfg.free[:n_free]
-    big.nfree[0] = len(new_slots) + n_free
-    big.start[:] = cfg.start
-    return big
+class _Walker:
+    """A configuration with its work arrays, enlarged (and re-weighed) when it fills up."""
 
+    def __init__(self, p: worldlines.Params, start: np.ndarray, check: bool = False):
+        self.p = p
+        self.cfg = worldlines.new_config(CAPACITY, p.d, p.n_electrons, start)
+        self.scratch = worldlines.new_scratch(CAPACITY)
+        self.check = check
+        if not worldlines.initialise(p, self.cfg, self.scratch):
+            raise ValueError("the initial configuration has weight zero")
 
-def _sweeps(p: worldlines.Params, cfg: worldlines.Config, n: int, moves: int, out: np.ndarray,
-            stats: np.ndarray) -> worldlines.Config:
-    """``n`` sweeps into ``out``, enlarging the configuration whenever it fills up."""
-    done = 0
-    while done < n:
-        done += worldlines.run_sweeps(p, cfg, n - done, moves, out[done:], stats)
-        if done < n:
-            cfg = _enlarged(cfg)
-    return cfg
+    def _enlarge(self) -> None:
+        old = self.cfg
+        cap = len(old.tk)
+        big = worldlines.new_config(2 * cap, self.p.d, 0, np.zeros((0, self.p.d), np.int64))
+        for name in ("tk", "el", "code", "partner", "pb", "lline"):
+            getattr(big, name)[:cap] = getattr(old, name)
+        big.order[:, :cap] = old.order
+        for name in ("count", "start", "delta", "lw", "nlines"):
+            getattr(big, name)[:] = getattr(old, name)
+        n_free = int(old.nfree[0])
+        added = np.arange(2 * cap - 1, cap - 1, -1, dtype=np.int64)
+        big.free[: len(added)] = added
+        big.free[len(added): len(added) + n_free] = old.free[:n_free]
+        big.nfree[0] = len(added) + n_free
+        self.cfg = big
+        self.scratch = worldlines.new_scratch(2 * cap)
+        worldlines.initialise(self.p, big, self.scratch)
+
+    def sweeps(self, n: int, moves: int, out: np.ndarray, stats: np.ndarray) -> None:
+        """``n`` sweeps measured into ``out``."""
+        done = 0
+        while done < n:
+            got = worldlines.run_sweeps(self.p, self.cfg, self.scratch, n - done, moves,
+                                        out[done:], stats, self.check)
+            if got < 0:
+                raise AssertionError(f"running ln W disagrees with a full walk after sweep "
+                                     f"{done - got - 1}")
+            done += got
+            if done < n:
+                self._enlarge()
 
 
 def run_chain(p: worldlines.Params, seed: int, max_sweeps: int,
               converged: Callable[[ChainResult], bool] | None = None,
-              deadline: float | None = None, warmup: int = WARMUP_SWEEPS) -> ChainResult:
+              deadline: float | None = None, warmup: int = WARMUP_SWEEPS,
+              check: bool = False) -> ChainResult:
     """Warm up, then measure until ``converged(result)``, ``max_sweeps`` or ``deadline``.
 
     ``converged`` is asked at fixed sweep counts (2000, then every quarter more), so with no
-    deadline the whole chain is a function of ``seed``.
+    deadline the whole chain is a function of ``seed``. ``check`` compares the local updates'
+    running ln W with a full recomputation after every sweep (for tests).
     """
     started = time.perf_counter()
     worldlines.seed_stream(seed & 0xFFFFFFFF)
     start = np.zeros((p.n_electrons, p.d), np.int64)
     if p.n_electrons == 2 and not p.finite:
         start[1, 0] = 1  # neighbours: the bond-Peierls pair's home, and no U at τ = 0
-    cfg = worldlines.new_config(CAPACITY, p.d, p.n_electrons, start)
+    walker = _Walker(p, start, check)
     n_meas = len(worldlines.MEASURED)
     stats = np.zeros((len(worldlines.UPDATES), 2), np.int64)
     moves = max(20, int(2 * p.d * p.beta * p.n_electrons))
     warm = np.zeros((warmup, n_meas))
-    cfg = _sweeps(p, cfg, warmup // 2, moves, warm, stats)
-    cfg = _sweeps(p, cfg, warmup - warmup // 2, moves, warm[warmup // 2:], stats)
+    walker.sweeps(warmup // 2, moves, warm, stats)
+    walker.sweeps(warmup - warmup // 2, moves, warm[warmup // 2:], stats)
     moves = max(20, int(round(warm[warmup // 2:, worldlines.M_KINKS].mean())))
     stats[:] = 0
     out = np.zeros((max(FIRST_CHECK, 1024), n_meas))
@@ -234,10 +252,10 @@ def run_chain(p: worldlines.Params, seed: int, max_sweeps: int,
     while True:
         if target > len(out):
             out = np.concatenate([out, np.zeros((max(target, 2 * len(out)) - len(out), n_meas))])
-        # in pieces, so that the deadline is looked at every ~0.25 s of work
+        # in pieces, so that the deadline is looked at every fraction of a second of work
         while done < target:
             piece = min(target - done, 200)
-            cfg = _sweeps(p, cfg, piece, moves, out[done:done + piece], stats)
+            walker.sweeps(piece, moves, out[done:done + piece], stats)
             done += piece
             if deadline is not None and time.perf_counter() > deadline:
                 break

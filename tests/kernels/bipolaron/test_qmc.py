@@ -60,17 +60,35 @@ def test_every_sampled_configuration_has_a_finite_positive_weight(model):
     scratch by ``walk``) is valid, and every line's propagator is positive."""
     p = make_params(model, 2, 2, 6.0, 1.0, 1.2, U=8.0)
     cfg = chain.new_config(4096, 2, 2, np.array([[0, 0], [1, 0]]))
+    sc = chain.new_scratch(4096)
+    assert chain.initialise(p, cfg, sc)
     chain.seed_stream(7)
     out = np.zeros((1, len(chain.MEASURED)))
     stats = np.zeros((4, 2), np.int64)
-    pos = np.zeros((4096, 3), np.int64)
     lines_seen = 0
     for _ in range(40):
-        chain.run_sweeps(p, cfg, 1, 100, out, stats)
-        valid, log_w, *_rest, n_lines, _ = chain.walk(p, cfg, pos)
+        chain.run_sweeps(p, cfg, sc, 1, 100, out, stats, True)
+        valid, log_w, *_rest, n_lines, _ = chain.walk(p, cfg, sc.pos, sc.lline)
         assert valid and math.isfinite(log_w)
+        for e in range(2):
+            for k in cfg.order[e, : cfg.count[e]]:
+                if cfg.partner[k] >= 0:
+                    assert sc.lline[k] > -math.inf
         lines_seen += n_lines
     assert lines_seen > 0
+
+
+@pytest.mark.parametrize("model", ["bond_peierls", "holstein"])
+@pytest.mark.parametrize("geometry", ["chain", "square", "plaquette", "polaron"])
+def test_local_updates_keep_the_weight_of_a_full_recomputation(model, geometry):
+    """The hop-pair, line and shift updates change ln W by local differences; after every
+    sweep the running ln W must equal ``walk``'s from scratch (``check=True`` raises)."""
+    d, ne, box, U, V = {"chain": (1, 2, None, 8.0, 1.0), "square": (2, 2, None, 4.0, 0.0),
+                        "plaquette": (2, 2, (2, 2), 8.0, 0.5),
+                        "polaron": (2, 1, None, 0.0, 0.0)}[geometry]
+    p = make_params(model, d, ne, 5.0, 1.0, 1.0, U=U, V=V, box=box)
+    res = run_chain(p, 23, 300, warmup=200, check=True)
+    assert res.sweeps == 300 and res.acceptance.min() >= 0.0
 
 
 # ------------------------------------------------------------------- exact diagonalisation
