@@ -3,7 +3,8 @@
 ``pairsweep run SPEC.toml``      run or resume a sweep
 ``pairsweep status STORE``       done / remaining / failed, per-axis coverage
 ``pairsweep failures STORE``     the failures table (parameters and message per point)
-``pairsweep kernels [NAME]``     registered kernels, their parameters, units and ranges
+``pairsweep kernels [NAME]``     registered kernels, their parameters, units and ranges (with
+                                 NAME, also the kernel's documentation)
 ``pairsweep slice STORE VAR``    print or export a 2-D slice of a result
 """
 
@@ -14,6 +15,7 @@ import csv
 import json
 import math
 import sys
+import textwrap
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -123,8 +125,14 @@ def describe_kernel(kernel: Kernel) -> str:
 
 
 def _cmd_kernels(args: argparse.Namespace) -> int:
-    kernels = [get_kernel(args.name)] if args.name else list(available_kernels().values())
-    print("\n\n".join(describe_kernel(k) for k in kernels))
+    if args.name:
+        # one kernel: its documentation (method, conventions, validity) after the table
+        kernel = get_kernel(args.name)
+        print(describe_kernel(kernel))
+        if kernel.doc.strip():
+            print("\n" + textwrap.dedent(kernel.doc).strip())
+        return 0
+    print("\n\n".join(describe_kernel(k) for k in available_kernels().values()))
     return 0
 
 
@@ -204,7 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     fails.add_argument("--limit", type=int, default=0, help="print at most this many rows")
     fails.set_defaults(func=_cmd_failures)
 
-    kernels = sub.add_parser("kernels", help="list kernels with parameters, units and ranges")
+    kernels = sub.add_parser("kernels", help="list kernels with parameters, units and ranges; with NAME, "
+                                         "also its documentation")
     kernels.add_argument("name", nargs="?", help="show only this kernel")
     kernels.set_defaults(func=_cmd_kernels)
 

@@ -34,6 +34,14 @@ def test_kernels_lists_parameters_units_and_ranges(capsys):
     assert "delta_g" in out and "number in [1e-05, 2]" in out and "lambda_numeric" in out
 
 
+def test_kernels_name_shows_the_kernels_documentation(capsys):
+    assert main(["kernels", "bipolaron_qmc"]) == 0
+    out = capsys.readouterr().out
+    assert "mass_bp_err" in out and "Twisted boundary conditions" in out
+    assert main(["kernels"]) == 0
+    assert "Twisted boundary conditions" not in capsys.readouterr().out
+
+
 def test_status_reports_done_and_coverage(store, capsys):
     assert main(["status", str(store), "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
