@@ -287,12 +287,14 @@ def _target_reached(rel_error: float, names: tuple[str, ...],
     ``rel_error``, on a chain long enough for its errors to have plateaued. With
     ``unbound_below`` (2E_P), also a pair clearly unbound: E_BP above 2E_P by 3σ."""
     def check(res: ChainResult) -> bool:
+        if unbound_below is not None:
+            # judged on the energy alone: an unbound pair's R² drifts and never plateaus
+            e = binning(res.column("energy"))
+            if (res.sweeps >= SWEEPS_PER_TAU * e.tau
+                    and e.mean - 3.0 * math.hypot(e.err, unbound_below.err) > unbound_below.mean):
+                return True
         if res.sweeps < SWEEPS_PER_TAU * res.tau_max():
             return False
-        if unbound_below is not None:
-            e = binning(res.column("energy"))
-            if e.mean - 3.0 * math.hypot(e.err, unbound_below.err) > unbound_below.mean:
-                return True
         for name in names:
             est = res.mass() if name == "mass" else binning(res.column(name))
             if not est.rel_err <= rel_error:
@@ -522,10 +524,10 @@ PARAMETERS = (
     Parameter("model", "1", "Hamiltonian: bond-Peierls (seed Eq. 6) or Holstein (Eq. 2)",
               default="bond_peierls", choices=tuple(MODELS)),
     LAM, COUPLING, T_OVER_OMEGA, U_OVER_T, V_OVER_T, D,
-    Parameter("beta", "1/t", "inverse temperature of the pair's chain; 0 = automatic from "
-              "β·min(Ω, Δ_BP) ≥ beta_product", default=0.0, bounds=(0.0, 1000.0)),
-    Parameter("beta_product", "1", "automatic β: the smallest β·Ω and β·Δ_BP", default=10.0,
-              bounds=(1.0, 100.0)),
+    Parameter("beta", "1/t", "inverse temperature of the pair's chain; 0 = automatic: β·t, "
+              "β·Ω and β·Δ_BP at least beta_product", default=0.0, bounds=(0.0, 1000.0)),
+    Parameter("beta_product", "1", "automatic β: the smallest β·t, β·Ω and β·Δ_BP",
+              default=10.0, bounds=(1.0, 100.0)),
     Parameter("beta_max", "1/t", "largest automatic β", default=200.0, bounds=(1.0, 1000.0)),
     Parameter("rel_error", "1", "target relative error of m*_BP and R²_BP (0.1× of it for "
               "E_P)", default=0.03, bounds=(1e-4, 1.0)),
