@@ -30,6 +30,7 @@ __all__ = [
     "allen_dynes_tc",
     "bipolaronic_tc",
     "coupling_constant",
+    "coupling_outputs",
 ]
 
 #: Prefactor of seed Eq. 8 (2-D BKT at touching density), the seed's rounding of 1.84/π.
@@ -58,6 +59,16 @@ def allen_dynes_tc(lam: float, mu_star: float) -> float:
     lam1 = 2.46 * (1.0 + 3.8 * mu_star)
     f1 = (1.0 + (lam / lam1) ** 1.5) ** (1.0 / 3.0)
     return f1 / 1.2 * math.exp(-1.04 * (1.0 + lam) / den)
+
+
+def coupling_outputs(model: str, lam: float, t_over_omega: float, d: int, convention: str,
+                     mu_star: float) -> tuple[float, float, dict[str, float]]:
+    """(Ω, α or g, the outputs every solver reports about the coupling), all in units of t:
+    ``lambda_eff``, ``coupling_over_omega`` and the Allen–Dynes ``tc_me_over_omega``."""
+    omega = 1.0 / float(t_over_omega)
+    c, lam_eff = coupling_constant(model, float(lam), omega, int(d), convention)
+    return omega, c, {"lambda_eff": lam_eff, "coupling_over_omega": c / omega,
+                      "tc_me_over_omega": allen_dynes_tc(lam_eff, float(mu_star))}
 
 
 def bipolaronic_tc(mass: float, r2: float, d: int, tc_prefactor: float) -> float:

@@ -76,7 +76,7 @@ from . import conventions
 from ._ved_basis import (MODEL_BP, MODEL_BP_AA, MODEL_H, MODEL_H_AA, Problem, TimeCap,
                          VEDBasis)
 from ._ved_growth import Series, Settings, compile_numba, grow
-from .conventions import TC_PREFACTOR_2D, allen_dynes_tc, bipolaronic_tc, coupling_constant
+from .conventions import TC_PREFACTOR_2D, bipolaronic_tc, coupling_outputs
 
 __all__ = ["KERNELS", "MODELS", "solve_point"]
 
@@ -169,11 +169,8 @@ def solve_point(model: str = "bond_peierls", lam: float = 0.5, coupling: str = "
     compile_numba()
     started = time.perf_counter()
     d = int(d)
-    omega = 1.0 / float(t_over_omega)
-    c, lam_eff = coupling_constant(model, float(lam), omega, d, coupling)
-    out["lambda_eff"] = lam_eff
-    out["coupling_over_omega"] = c / omega
-    out["tc_me_over_omega"] = allen_dynes_tc(lam_eff, float(mu_star))
+    omega, c, shared = coupling_outputs(model, lam, t_over_omega, d, coupling, mu_star)
+    out.update(shared)
     mcode = MODELS[model]
     common = dict(model=mcode, d=d, omega=omega, coupling=c, U=float(U_over_t),
                   V=float(V_over_t), nmax=int(max_phonons), rmax=int(max_separation),
