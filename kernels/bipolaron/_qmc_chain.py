@@ -1019,7 +1019,7 @@ def run_sweeps(p, c, sc, n_sweeps, moves_per_sweep, out, stats, check):
     has_delta = p.finite == 0
     beta = p.beta
     for s in range(n_sweeps):
-        for m in range(moves_per_sweep):
+        for _ in range(moves_per_sweep):
             if c.nfree[0] < 8:
                 return s
             x = np.random.random()

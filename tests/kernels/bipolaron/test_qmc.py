@@ -21,8 +21,7 @@ from scipy.special import ive
 from ed_cluster import cluster, hamiltonian, thermal
 from pairsweep.kernels import Status, get_kernel
 from pairsweep.kernels.bipolaron import _qmc_chain as chain
-from pairsweep.kernels.bipolaron.qmc import (ChainResult, make_params, merge_chains,
-                                              run_chain, solve_point)
+from pairsweep.kernels.bipolaron.qmc import make_params, merge_chains, run_chain, solve_point
 from pairsweep.kernels.bipolaron._qmc_stats import binning, jackknife
 
 

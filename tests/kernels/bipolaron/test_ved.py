@@ -18,7 +18,7 @@ from scipy.optimize import brentq
 from pairsweep.kernels import Status, get_kernel
 from pairsweep.kernels.bipolaron import conventions
 from pairsweep.kernels.bipolaron._ved_basis import (
-    MODEL_BP, MODEL_BP_AA, MODEL_H, MODEL_H_AA, Problem, TimeCap, VEDBasis, lanczos_ground,
+    MODEL_BP, MODEL_H, MODEL_H_AA, Problem, TimeCap, VEDBasis, lanczos_ground,
 )
 from pairsweep.kernels.bipolaron._ved_growth import Series, Settings, compile_numba, grow
 from pairsweep.kernels.bipolaron.conventions import (
