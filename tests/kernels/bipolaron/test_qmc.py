@@ -387,3 +387,22 @@ def test_engine_sweep_with_chains_matches_direct_calls_and_merges(tmp_path, clie
     assert merged.e_bp.dims == ("lam",)
     assert (merged.e_bp_err >= ds.e_bp_err.max("chain") / math.sqrt(3) - 1e-15).all()
     assert int(merged.chains_ok.sel(lam=1.0)) == int((ds.status.sel(lam=1.0) == 0).sum())
+
+
+@pytest.mark.parametrize("fixed, field", [
+    ({"beta": -1.0}, "beta"),
+    ({"rel_error": 0.0}, "rel_error"),
+    ({"max_sweeps": 100}, "max_sweeps"),
+    ({"model": "holstein_antiadiabatic"}, "model"),
+    ({"chain": 1.5}, "chain"),
+    ({"seed": -3}, "seed"),
+])
+def test_bad_inputs_are_rejected_before_any_task_naming_the_field(tmp_path, fixed, field):
+    """The new kernel's parameters go through the spec's validation like every other."""
+    from pairsweep.sweeps import SpecError, Sweep, resolve
+
+    bad = Sweep(kernel="bipolaron_qmc", store=str(tmp_path / "x.zarr"),
+                axes={"lam": [0.5, 1.0]}, fixed=fixed)
+    with pytest.raises(SpecError, match=field):
+        resolve(bad)
+    assert not (tmp_path / "x.zarr").exists()
