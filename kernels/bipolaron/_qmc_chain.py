@@ -837,13 +837,6 @@ def _shift(p, c, sc):
 
 
 @njit(cache=True)
-def _rewalk(p, c, sc):
-    """Weigh the configuration with :func:`walk` into the scratch arrays; on success the
-    caller adopts them with :func:`_adopt`."""
-    return walk(p, c, sc.pos, sc.lline)
-
-
-@njit(cache=True)
 def _adopt(c, sc, res):
     for e in range(2):
         for i in range(c.count[e]):
@@ -906,7 +899,8 @@ def _delta_move(p, c, sc):
     With two electrons the second hop lands within the window w of the first (τ_b = τ_a + u,
     u uniform in (−w, w)), so the separation changes only briefly. Removal picks a bare hop
     of electron 0 and one of the same direction on electron 1 within cyclic distance w.
-    Shifting the tails re-weighs every line, so this update weighs with :func:`walk`.
+    Shifting the tails re-weighs every line, so this update weighs with :func:`walk` into the
+    scratch arrays and adopts them (:func:`_adopt`) only when accepted.
     """
     beta = p.beta
     nd = 2 * p.d
@@ -927,7 +921,7 @@ def _delta_move(p, c, sc):
             elif tb < 0.0:
                 tb += beta
             kb = _insert(c, 1, tb, cd, -1)
-        res = _rewalk(p, c, sc) if _lines_survive(p, c, cd, ta, tb if kb >= 0 else ta) else (
+        res = walk(p, c, sc.pos, sc.lline) if _lines_survive(p, c, cd, ta, tb if kb >= 0 else ta) else (
             False, 0.0, c.delta, 0.0, 0.0, 0.0, 0, 0, 0.0)
         if res[0]:
             nb0 = _bare_of(c, 0, buf)
@@ -975,7 +969,7 @@ def _delta_move(p, c, sc):
     if kb >= 0:
         _remove(c, kb)
     ok = _lines_survive(p, c, cd ^ 1, ta, tb if kb >= 0 else ta)
-    res = _rewalk(p, c, sc) if ok else (False, 0.0, c.delta, 0.0, 0.0, 0.0, 0, 0, 0.0)
+    res = walk(p, c, sc.pos, sc.lline) if ok else (False, 0.0, c.delta, 0.0, 0.0, 0.0, 0, 0, 0.0)
     if res[0] and _accept(math.exp(res[1] - c.lw[0]) * prop):
         _adopt(c, sc, res)
         return True

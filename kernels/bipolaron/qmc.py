@@ -110,7 +110,7 @@ import hashlib
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -155,7 +155,6 @@ class ChainResult:
     moves_per_sweep: int
     seconds: float
     stop: str
-    estimates: dict[str, Estimate] = field(default_factory=dict)
 
     @property
     def sweeps(self) -> int:
