@@ -51,8 +51,12 @@ Scratch = namedtuple("Scratch", ["buf", "buf2", "weights", "pos", "lline", "stam
 
 #: Per-sweep measurements written by :func:`run_sweeps`, one column each.
 MEASURED = ("energy", "delta2", "r2", "double_occupancy", "phonons", "kinks", "lines",
-            "delta_x")
-M_ENERGY, M_DELTA2, M_R2, M_DOCC, M_NPH, M_KINKS, M_LINES, M_DX = range(len(MEASURED))
+            "delta_x", "bridge_half", "bridge_quarter")
+(M_ENERGY, M_DELTA2, M_R2, M_DOCC, M_NPH, M_KINKS, M_LINES, M_DX, M_BRIDGE_HALF,
+ M_BRIDGE_QUARTER) = range(len(MEASURED))
+
+#: Time slices of the bridge measurement (a multiple of 4: lags β/2 and β/4 are whole slices).
+BRIDGE_SLICES = 16
 
 #: Counters of proposals and acceptances per update, for the kernel's diagnostics.
 UPDATES = ("hop_pair", "line", "shift", "delta")
@@ -984,6 +988,52 @@ def _delta_move(p, c, sc):
 # ----------------------------------------------------------------------------- driver
 
 @njit(cache=True)
+def bridge(p, c, delta, slices):
+    """Mean squared deviation of the centre of mass from the straight line to its twisted
+    image, at lags β/2 and β/4: Q(s) = ⟨|R(τ + s) − R(τ) − (s/β)Δ|²⟩ averaged over
+    ``slices`` equally spaced τ (R(τ + β) = R(τ) + Δ).
+
+    For a composite that moves as a free particle of mass M at times longer than its internal
+    ones, Q(s) = c + d s(β − s)/(β M): a Brownian bridge, whatever Δ is, so that
+    Q(β/2) − Q(β/4) = d β/(16 M) measures M without any update that changes Δ. Returns the
+    pair (Q(β/2), Q(β/4)) in units of a².
+    """
+    ne = p.n_electrons
+    com = np.zeros((slices, 3))
+    for e in range(ne):
+        cur = np.zeros(3)
+        for a in range(3):
+            cur[a] = c.start[e, a]
+        i = 0
+        for j in range(slices):
+            tj = j * p.beta / slices
+            while i < c.count[e] and c.tk[c.order[e, i]] < tj:
+                cd = c.code[c.order[e, i]]
+                if cd >= 0:
+                    cur[cd >> 1] += 1 - 2 * (cd & 1)
+                i += 1
+            for a in range(3):
+                com[j, a] += cur[a] / ne
+    q_half = 0.0
+    q_quarter = 0.0
+    for lag_div in (2, 4):
+        lag = slices // lag_div
+        q = 0.0
+        for j in range(slices):
+            jj = j + lag
+            wrap = 1.0 if jj >= slices else 0.0
+            jj = jj % slices
+            for a in range(3):
+                dev = com[jj, a] + wrap * delta[a] - com[j, a] - delta[a] / lag_div
+                q += dev * dev
+        if lag_div == 2:
+            q_half = q / slices
+        else:
+            q_quarter = q / slices
+    return q_half, q_quarter
+
+
+@njit(cache=True)
 def seed_stream(seed):
     np.random.seed(seed)
 
@@ -1051,4 +1101,8 @@ def run_sweeps(p, c, sc, n_sweeps, moves_per_sweep, out, stats, check):
         out[s, M_KINKS] = c.count[0] + c.count[1]
         out[s, M_LINES] = nl
         out[s, M_DX] = delta[0]
+        if has_delta:
+            q_half, q_quarter = bridge(p, c, delta, BRIDGE_SLICES)
+            out[s, M_BRIDGE_HALF] = q_half
+            out[s, M_BRIDGE_QUARTER] = q_quarter
     return n_sweeps

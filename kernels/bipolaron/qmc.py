@@ -58,6 +58,17 @@ Estimators (⟨·⟩ over the chain; "lines" with their effective image-averaged
 * m* from the twist: Z(K)/Z(0) = ⟨cos K·Δ⟩ = e^{−β[E(K) − E(0)]}, so for large β
   m*_x = β/⟨Δ_x²⟩; reported m*/(2m_e) = β d t/⟨|Δ|²⟩ for the pair, m_P/m_e = 2 β d t/⟨|Δ|²⟩
   for the polaron (exact for free particles at every β: the hops are Poisson).
+* m* from the bridge, independently of how Δ mixes: with R(τ) the centre of mass and
+  R(τ + β) = R(τ) + Δ, Q(s) = ⟨|R(τ + s) − R(τ) − (s/β)Δ|²⟩ (16 slices τ). A composite that
+  moves as a free particle of mass M at times longer than its internal ones (1/Δ_BP, 1/Ω)
+  is a Brownian bridge between its twisted ends whatever Δ is, so Q(s) = c + d s(β − s)/(βM)
+  with c its internal fluctuation, and M = d β/(16[Q(β/2) − Q(β/4)]) (exact for free
+  particles when Δ is summed; for a fixed Δ up to lattice corrections O(|Δ|²/N_hops)). It is
+  noisier than the twist but needs no update that changes Δ. ``mass_bp`` is the twist mass
+  while the twist update's acceptance is at least ``TWIST_ACCEPTANCE_MIN`` (then the two
+  must agree within 3σ + 2 %, else NOT_CONVERGED), the bridge mass below it (the message
+  says so; E_BP is then that of the Δ = 0 sector, high by about d/(2β) for a free centre
+  of mass). ``mass_bp_bridge`` is always reported.
 * R² = ⟨|r↑ − r↓|²⟩ averaged over the whole time line; the double occupancy ⟨δ_{r↑r↓}⟩ the
   same way; N_ph = ⟨Σ ℓ⟩/β (= −β⁻¹ ∂ ln Z/∂Ω at fixed c).
 * T_c/Ω from seed Eq. 8 (d = 2) and its 3-D analogue (:mod:`.conventions`), its error
@@ -141,6 +152,8 @@ DELTA_WINDOW = 1.0
 #: Attractive tail (units of t, as V/|r|) that holds a pair together during the first half of
 #: its warm-up, while the phonon lines that bind it form.
 LEASH = 4.0
+#: Below this acceptance of the twist update ⟨Δ²⟩ hardly moves and m* comes from the bridge.
+TWIST_ACCEPTANCE_MIN = 0.01
 #: Initial kink capacity of a configuration (doubled when full).
 CAPACITY = 4096
 
@@ -169,8 +182,25 @@ class ChainResult:
         factor = (2.0 if p.n_electrons == 1 else 1.0) * p.beta * p.d
         return jackknife([self.column("delta2")], lambda d2: factor / d2 if d2 > 0 else math.inf)
 
+    def bridge_mass(self) -> Estimate:
+        """The same mass from the bridge of the centre of mass (:func:`._qmc_chain.bridge`):
+        M = d β/(16 [Q(β/2) − Q(β/4)]), independent of how well the twist update mixes Δ."""
+        p = self.params
+        factor = (2.0 if p.n_electrons == 1 else 1.0) * p.beta * p.d / 16.0
+        return jackknife([self.column("bridge_half"), self.column("bridge_quarter")],
+                         lambda qh, qq: factor / (qh - qq) if qh > qq else math.inf)
+
+    def twist_mixes(self) -> bool:
+        """Whether the twist update changed Δ often enough for ⟨Δ²⟩ to be trusted."""
+        accepted = self.acceptance[worldlines.UPDATES.index("delta")]
+        return accepted >= TWIST_ACCEPTANCE_MIN
+
+    def best_mass(self) -> tuple[Estimate, str]:
+        """The twist mass where the twist mixes (smaller error), else the bridge mass."""
+        return (self.mass(), "twist") if self.twist_mixes() else (self.bridge_mass(), "bridge")
+
     def tau_max(self) -> float:
-        names = ["energy", "delta2"] + (["r2"] if self.params.n_electrons == 2 else [])
+        names = ["energy", "delta2", "bridge_half"] + (["r2"] if self.params.n_electrons == 2 else [])
         return max(binning(self.column(n)).tau for n in names)
 
 
@@ -320,7 +350,7 @@ def _target_reached(rel_error: float, names: tuple[str, ...],
         if res.sweeps < SWEEPS_PER_TAU * res.tau_max():
             return False
         for name in names:
-            est = res.mass() if name == "mass" else binning(res.column(name))
+            est = res.best_mass()[0] if name == "mass" else binning(res.column(name))
             if not est.rel_err <= rel_error:
                 return False
         return True
@@ -333,7 +363,8 @@ _NAN_OUT: dict[str, Any] = {
         "delta_bp_over_omega_err", "mass_bp", "mass_bp_err", "r2_bp", "r2_bp_err", "nph_bp",
         "nph_bp_err", "double_occupancy", "double_occupancy_err", "mass_p", "mass_p_err",
         "tc_over_omega", "tc_over_omega_err", "tc_me_over_omega", "beta_pair", "r2_bp_half_beta",
-        "mass_bp_half_beta", "tau_int", "acceptance_delta", "lambda_eff", "coupling_over_omega")
+        "mass_bp_half_beta", "mass_bp_bridge", "mass_bp_bridge_err", "tau_int",
+        "acceptance_delta", "lambda_eff", "coupling_over_omega")
 }
 _NAN_OUT.update(bound=False, tc_above_binding=False, sweeps=0, sweeps_polaron=0)
 
@@ -423,9 +454,10 @@ def solve_point(model: str = "bond_peierls", lam: float = 0.5, coupling: str = "
     out["nph_bp"], out["nph_bp_err"] = nph.mean, nph.err
     docc = binning(main.column("double_occupancy"))
     out["double_occupancy"], out["double_occupancy_err"] = docc.mean, docc.err
-    r2, mass = binning(main.column("r2")), main.mass()
-    r2_half, mass_half = binning(half.column("r2")), half.mass()
+    r2, (mass, source) = binning(main.column("r2")), main.best_mass()
+    r2_half, (mass_half, _) = binning(half.column("r2")), half.best_mass()
     out["r2_bp_half_beta"], out["mass_bp_half_beta"] = r2_half.mean, mass_half.mean
+    twist, bridge = main.mass(), main.bridge_mass()
 
     def moved(a: Estimate, b: Estimate) -> bool:
         return abs(a.mean - b.mean) > 3.0 * math.hypot(a.err, b.err) + 0.02 * abs(a.mean)
@@ -443,6 +475,14 @@ def solve_point(model: str = "bond_peierls", lam: float = 0.5, coupling: str = "
     else:
         out["r2_bp"], out["r2_bp_err"] = r2.mean, r2.err
         out["mass_bp"], out["mass_bp_err"] = mass.mean, mass.err
+        out["mass_bp_bridge"], out["mass_bp_bridge_err"] = bridge.mean, bridge.err
+        if source == "bridge":
+            messages.append(f"twist frozen (acceptance {out['acceptance_delta']:.2g}): m* from "
+                            f"the bridge, E_BP of the Δ = 0 sector (≈ +d/(2β) high)")
+        elif moved(twist, bridge):
+            status = Status.NOT_CONVERGED
+            messages.append(f"m* from the twist ({twist.mean:.4g} ± {twist.err:.2g}) and the "
+                            f"bridge ({bridge.mean:.4g} ± {bridge.err:.2g}) disagree")
         if moved(mass, mass_half) or moved(r2, r2_half):
             status = Status.NOT_CONVERGED
             messages.append(f"estimates move with β: m* {mass_half.mean:.4g} → {mass.mean:.4g},"
@@ -520,6 +560,9 @@ OUTPUTS = (
     Output("mass_bp", "2 m_e", "bipolaron mass m*_BP/(2m_e) = β d t/⟨|Δ|²⟩ (NaN if unbound)",
            allow_nan=True),
     Output("mass_bp_err", "2 m_e", "standard error of m*_BP/(2m_e)", allow_nan=True),
+    Output("mass_bp_bridge", "2 m_e", "m*_BP/(2m_e) from the centre of mass's bridge "
+           "d β/(16[Q(β/2) − Q(β/4)]) (independent check; NaN if unbound)", allow_nan=True),
+    Output("mass_bp_bridge_err", "2 m_e", "standard error of the bridge mass", allow_nan=True),
     Output("r2_bp", "a²", "mean squared ↑–↓ separation R²_BP (NaN if unbound)", allow_nan=True),
     Output("r2_bp_err", "a²", "standard error of R²_BP", allow_nan=True),
     Output("nph_bp", "1", "mean phonon number in the bipolaron"),
@@ -540,7 +583,8 @@ OUTPUTS = (
     Output("mass_bp_half_beta", "2 m_e", "m*/(2m_e) of the check chain at β/2"),
     Output("sweeps", "1", "measured sweeps of the pair's chain at β", dtype="int64"),
     Output("sweeps_polaron", "1", "measured sweeps of the polaron's chain", dtype="int64"),
-    Output("tau_int", "sweeps", "largest integrated autocorrelation time of E, ⟨Δ²⟩, R²"),
+    Output("tau_int", "sweeps", "largest integrated autocorrelation time of E, ⟨Δ²⟩, R², "
+           "Q(β/2)"),
     Output("acceptance_delta", "1", "acceptance of the twist (Δ-changing) update in the pair"),
     Output("lambda_eff", "1", "λ in the model's convention"),
     Output("coupling_over_omega", "1", "α/Ω (bond-Peierls) or g/Ω (Holstein)"),
@@ -576,7 +620,7 @@ PARAMETERS = (
 KERNELS = (
     Kernel(
         name="bipolaron_qmc",
-        version="0.1.0",
+        version="0.2.0",
         summary="bond-Peierls vs Holstein bipolarons by path-integral QMC: E, m*, R², T_c "
                 "with error bars",
         reference="Sous, bipolaron perspective, Eqs. 2, 6, 8, Sec. 5.2 "
