@@ -21,6 +21,7 @@ __all__ = [
     "job_states",
     "jobs_table",
     "lifetime_args",
+    "tunnel_hint",
     "validate",
 ]
 
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
         job_script,
         jobs_table,
         lifetime_args,
+        tunnel_hint,
         validate,
     )
 

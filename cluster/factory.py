@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import socket
 import sys
 import time
 import uuid
@@ -41,6 +42,7 @@ from distributed.core import Status
 
 from . import batch
 from .errors import ClusterError, WorkerStartError
+from .script_values import check_dashboard_address, check_script_values
 
 __all__ = [
     "KINDS",
@@ -51,6 +53,7 @@ __all__ = [
     "connect",
     "job_script",
     "jobs_table",
+    "tunnel_hint",
     "validate",
 ]
 
@@ -74,7 +77,8 @@ _SCHEDULER_KEYS = {"scheduler_options"}
 # pairsweep's own: scaling, walltime safety, start-up checks. ``name``/``job_name`` is the
 # batch job name (jobqueue.yaml's ``name``); by default a unique ``pairsweep-<id>`` so that
 # `pairsweep status` can find this run's jobs.
-_PAIRSWEEP_KEYS = {"jobs", "minimum_jobs", "maximum_jobs", "lifetime_margin", "start_timeout", "job_name", "name"}
+_PAIRSWEEP_KEYS = {"jobs", "minimum_jobs", "maximum_jobs", "lifetime_margin", "start_timeout", "job_name", "name",
+                   "dashboard_address"}
 _BATCH_KEYS = _JOB_KEYS | _SCHEDULER_KEYS | _PAIRSWEEP_KEYS
 _ALLOWED = {
     "local": _LOCAL_KEYS,
@@ -86,6 +90,10 @@ _STR_KEYS = {"queue", "partition", "account", "interface", "local_directory", "l
              "python", "shebang", "job_name", "name", "resource_spec", "job_mem", "address",
              "dashboard_address"}
 _LIST_KEYS = {"job_script_prologue", "job_extra_directives", "job_directives_skip", "worker_extra_args"}
+
+#: Where the scheduler's dashboard listens unless ``cluster.dashboard_address`` says otherwise:
+#: localhost only. On a shared login node every user could otherwise open (and drive) it.
+DEFAULT_DASHBOARD = "127.0.0.1:8787"
 
 #: Seconds :func:`connect` waits for the first worker of a batch cluster by default.
 DEFAULT_START_TIMEOUT = 3600
@@ -158,6 +166,9 @@ def validate(kind: str, options: Mapping[str, Any]) -> None:
             f"cluster.{key}: not an option of a {kind} cluster{hint}; "
             f"allowed: {', '.join(sorted(_ALLOWED[kind]))}"
         )
+    check_script_values(options)
+    if "dashboard_address" in options:
+        check_dashboard_address("cluster.dashboard_address", options["dashboard_address"])
     if kind == "address" and not isinstance(options.get("address"), str):
         raise ClusterError("cluster.address: required for kind 'address' (e.g. 'tcp://host:8786')")
     for key in sorted(_STR_KEYS & set(options)):
@@ -395,8 +406,14 @@ def _job_name(options: Mapping[str, Any]) -> str:
 def _jobqueue_cluster(kind: str, options: Mapping[str, Any]) -> Any:
     cls = _recording_cluster_class(kind)
     kwargs = _job_kwargs(kind, options, _job_name(options))
-    if "scheduler_options" in options:
-        kwargs["scheduler_options"] = dict(options["scheduler_options"])
+    scheduler_options = dict(options.get("scheduler_options", {}))
+    if "dashboard_address" not in scheduler_options:
+        # The scheduler runs on the (shared) login node: its dashboard drives the cluster,
+        # so it listens on localhost unless asked otherwise (dask's default is every interface).
+        configured = _config(kind, "scheduler-options") or {}
+        scheduler_options["dashboard_address"] = options.get(
+            "dashboard_address", configured.get("dashboard_address", DEFAULT_DASHBOARD))
+    kwargs["scheduler_options"] = scheduler_options
     return cls(**kwargs)
 
 
@@ -551,7 +568,7 @@ def connect(kind: str = "local", options: Mapping[str, Any] | None = None) -> It
             threads_per_worker=options.get("threads_per_worker", 1),
             processes=True,
             memory_limit=options.get("memory_limit", "auto"),
-            dashboard_address=options.get("dashboard_address", ":8787"),
+            dashboard_address=options.get("dashboard_address", DEFAULT_DASHBOARD),
         ) as cluster, Client(cluster) as client:
             yield client
         return
@@ -576,6 +593,18 @@ def connect(kind: str = "local", options: Mapping[str, Any] | None = None) -> It
             yield client
     finally:
         cluster.close()
+
+
+def tunnel_hint(link: str) -> str | None:
+    """How to open a dashboard that listens on localhost from another machine (an SSH
+    tunnel), or None when the link is not on localhost."""
+    match = re.match(r"https?://(127\.0\.0\.1|localhost|\[::1\]):(\d+)(/\S*)?$", link)
+    if not match:
+        return None
+    port, path = match[2], match[3] or "/status"
+    host = socket.getfqdn()
+    return (f"the dashboard listens on localhost only; from your own machine: "
+            f"ssh -N -L {port}:127.0.0.1:{port} {host}  then open http://localhost:{port}{path}")
 
 
 def capacity(client: Client) -> int:
