@@ -548,6 +548,28 @@ def wait_for_first_worker(cluster: Any, client: Client, kind: str, *, timeout: f
 
 
 @contextmanager
+def _children_ignore_sigint() -> Iterator[None]:
+    """Worker processes started inside this context ignore SIGINT.
+
+    A terminal's Ctrl-C goes to the whole process group: local workers would each die with
+    a traceback while the client is still recording what was kept. The client process
+    alone handles it, and its cluster shuts the workers down. The disposition is inherited
+    by the spawned interpreters; the client's own handler is restored on exit.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
 def connect(kind: str = "local", options: Mapping[str, Any] | None = None) -> Iterator[Client]:
     """A client on a cluster of the given kind, closed (and the cluster shut down) on exit.
 
@@ -563,14 +585,17 @@ def connect(kind: str = "local", options: Mapping[str, Any] | None = None) -> It
     if kind == "local":
         n_workers = options.get("n_workers", os.cpu_count() or 1)
         # The nannies hand the configuration current at their creation to their workers.
-        with dask.config.set(local_worker_config()), LocalCluster(
-            n_workers=n_workers,
-            threads_per_worker=options.get("threads_per_worker", 1),
-            processes=True,
-            memory_limit=options.get("memory_limit", "auto"),
-            dashboard_address=options.get("dashboard_address", DEFAULT_DASHBOARD),
-        ) as cluster, Client(cluster) as client:
-            yield client
+        with dask.config.set(local_worker_config()):
+            with _children_ignore_sigint():  # only while the workers are spawned
+                cluster = LocalCluster(
+                    n_workers=n_workers,
+                    threads_per_worker=options.get("threads_per_worker", 1),
+                    processes=True,
+                    memory_limit=options.get("memory_limit", "auto"),
+                    dashboard_address=options.get("dashboard_address", DEFAULT_DASHBOARD),
+                )
+            with cluster, Client(cluster) as client:
+                yield client
         return
     options.setdefault("job_name", _job_name(options))
     options.pop("name", None)

@@ -100,10 +100,11 @@ class StoreStatus:
         lines += [f"    {name}: {full}/{total}" for name, (full, total) in self.coverage.items()]
         if self.runs:
             last = self.runs[-1]
-            lines.append(
-                f"  last run {last.get('run')} on {last.get('host')}: started {last.get('started')}, "
-                f"finished {last.get('finished', 'not recorded (running or killed)')}"
-            )
+            if "interrupted" in last:
+                ended = f"interrupted {last['interrupted']} (Ctrl-C; {last.get('blocks_kept', '?')} blocks kept)"
+            else:
+                ended = f"finished {last.get('finished', 'not recorded (running or killed)')}"
+            lines.append(f"  last run {last.get('run')} on {last.get('host')}: started {last.get('started')}, {ended}")
         return "\n".join(lines)
 
 

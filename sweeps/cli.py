@@ -98,7 +98,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     else:
         print(status)
         last = status.runs[-1] if status.runs else None
-        if last and "finished" not in last:  # a run in progress (or killed): show its jobs
+        if last and "finished" not in last and "interrupted" not in last:  # running or killed: its jobs
             from pairsweep.cluster import jobs_table
 
             table = jobs_table(last.get("cluster"))
