@@ -246,9 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except KeyboardInterrupt as exc:
-        # SweepInterrupted says how many blocks are kept; an interrupt before the first
-        # block (cluster start-up) kept whatever an earlier run left.
-        message = str(exc) or "interrupted before any block ran; run the same command to resume"
+        # SweepInterrupted says how many blocks are kept; an interrupt elsewhere (cluster
+        # start-up or shutdown) loses nothing either: the ledger is the record.
+        message = str(exc) or "interrupted; every block already done is kept; run the same command to resume"
         print(f"pairsweep: {message}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except (SpecError, ClusterError, KeyError, FileNotFoundError) as exc:

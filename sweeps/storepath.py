@@ -40,7 +40,10 @@ def check_store_path(store: str | Path) -> None:
     if store.exists() or store.is_symlink():
         if not store.is_dir():
             raise SpecError(f"store: {store} exists and is not a directory; choose another path")
-        why = _probe(store)
+        # Probe inside pairsweep's own state directory when there is one, so that the
+        # data part of the store never sees even a transient foreign entry.
+        state = store / "_pairsweep"
+        why = _probe(state if state.is_dir() else store)
         if why:
             raise SpecError(f"store: cannot write in {store} ({why})")
         return
