@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -162,7 +161,7 @@ def test_store_path_that_cannot_be_written_is_rejected(tmp_path, capsys, make_st
         if (tmp_path / "locked").exists():
             (tmp_path / "locked").chmod(0o700)
     err = capsys.readouterr().err
-    assert err.startswith(f"pairsweep: error: store: ") and "Traceback" not in err, err
+    assert err.startswith("pairsweep: error: store: ") and "Traceback" not in err, err
     assert _files(tmp_path) == before
     assert not (store.exists() and store.is_dir())
 

@@ -219,7 +219,7 @@ def test_ctrl_c_keeps_blocks_exits_130_and_records_the_run(tmp_path, subprocess_
     while time.monotonic() < deadline and len(list((store / "_pairsweep" / "blocks").glob("*.json"))) < 4:
         time.sleep(0.1)
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
-    out, err = proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "Traceback" not in err, err
     kept = int(err.split("interrupted: ")[1].split(" of ")[0])
