@@ -52,6 +52,7 @@ __all__ = [
     "cluster_info",
     "connect",
     "job_script",
+    "dashboard_link",
     "jobs_table",
     "tunnel_hint",
     "validate",
@@ -618,6 +619,25 @@ def connect(kind: str = "local", options: Mapping[str, Any] | None = None) -> It
             yield client
     finally:
         cluster.close()
+
+
+def dashboard_link(client: Client) -> str | None:
+    """The dashboard's address as it really listens.
+
+    distributed builds ``dashboard_link`` from the scheduler's contact address, which for a
+    batch cluster is the login node's network address even when the dashboard listens on
+    localhost only; a link that does not open is worse than none.
+    """
+    link = client.dashboard_link
+    scheduler = getattr(getattr(client, "cluster", None), "scheduler", None)
+    server = getattr(scheduler, "http_server", None)
+    try:
+        bound = [sock.getsockname() for sock in server._sockets.values()]  # type: ignore[union-attr]
+    except Exception:  # noqa: BLE001 - a remote scheduler: its own link is all we know
+        return link
+    if bound and all(addr[0] in ("127.0.0.1", "::1") for addr in bound):
+        return f"http://127.0.0.1:{bound[0][1]}/status"
+    return link
 
 
 def tunnel_hint(link: str) -> str | None:

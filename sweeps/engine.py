@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from distributed import Client, as_completed
 
-from pairsweep.cluster import ClusterError, capacity, cluster_info, connect, tunnel_hint
+from pairsweep.cluster import ClusterError, capacity, cluster_info, connect, dashboard_link, tunnel_hint
 from pairsweep.cluster import validate as validate_cluster
 from pairsweep.kernels import Status
 from pairsweep.storage import ledger
@@ -368,7 +368,7 @@ def _run(rs: ResolvedSweep, client: Client, done: np.ndarray, *, progress: bool,
         n_points=grid.n_points,
         n_blocks=grid.n_blocks,
         blocks_already_done=int(done.sum()),
-        dashboard=client.dashboard_link,
+        dashboard=dashboard_link(client),
     )
     if report.dashboard and progress:
         print(f"pairsweep: dashboard at {report.dashboard}", file=sys.stderr)

@@ -148,28 +148,23 @@ def test_local_dashboard_listens_on_localhost_only(capsys):
 
 
 def test_batch_scheduler_dashboard_defaults_to_localhost():
-    from pairsweep.cluster.factory import DEFAULT_DASHBOARD
+    """A real dask-jobqueue SLURMCluster (its scheduler runs here; no job is submitted)."""
+    from pairsweep.cluster import dashboard_link
+    from pairsweep.cluster.factory import _jobqueue_cluster
+    from distributed import Client
 
-    assert DEFAULT_DASHBOARD.startswith("127.0.0.1:")
-    # the scheduler options given to dask-jobqueue, without starting a cluster
-    from pairsweep.cluster import factory
-
-    captured = {}
-
-    class Probe:
-        def __init__(self, **kwargs):
-            captured.update(kwargs)
-
-    real = factory._recording_cluster_class
-    try:
-        factory._recording_cluster_class = lambda kind: Probe
-        factory._jobqueue_cluster("slurm", {"cores": 1, "memory": "1GiB", "job_name": "j"})
-        assert captured["scheduler_options"]["dashboard_address"] == DEFAULT_DASHBOARD
-        factory._jobqueue_cluster("slurm", {"cores": 1, "memory": "1GiB", "job_name": "j",
-                                            "dashboard_address": "127.0.0.1:9999"})
-        assert captured["scheduler_options"]["dashboard_address"] == "127.0.0.1:9999"
-    finally:
-        factory._recording_cluster_class = real
+    # (8787 itself may be taken by another run on this machine; distributed then picks a port)
+    for options in ({}, {"dashboard_address": "127.0.0.1:0"}):
+        cluster = _jobqueue_cluster("slurm", {"cores": 1, "memory": "1GiB", "job_name": "j", **options})
+        try:
+            bound = {sock.getsockname() for sock in cluster.scheduler.http_server._sockets.values()}
+            assert {host for host, _ in bound} == {"127.0.0.1"}
+            port = next(iter(bound))[1]
+            with Client(cluster) as client:
+                # distributed's own link names the login node's address; ours the real one
+                assert dashboard_link(client) == f"http://127.0.0.1:{port}/status"
+        finally:
+            cluster.close()
 
 
 def test_job_script_keeps_the_prologue_as_shell_and_values_on_their_lines(capsys, tmp_path):
