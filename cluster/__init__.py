@@ -17,10 +17,12 @@ __all__ = [
     "capacity",
     "cluster_info",
     "connect",
+    "dashboard_link",
     "job_script",
     "job_states",
     "jobs_table",
     "lifetime_args",
+    "tunnel_hint",
     "validate",
 ]
 
@@ -39,9 +41,11 @@ if TYPE_CHECKING:
         capacity,
         cluster_info,
         connect,
+        dashboard_link,
         job_script,
         jobs_table,
         lifetime_args,
+        tunnel_hint,
         validate,
     )
 

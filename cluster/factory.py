@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import socket
 import sys
 import time
 import uuid
@@ -41,6 +42,7 @@ from distributed.core import Status
 
 from . import batch
 from .errors import ClusterError, WorkerStartError
+from .script_values import check_dashboard_address, check_script_values
 
 __all__ = [
     "KINDS",
@@ -50,7 +52,9 @@ __all__ = [
     "cluster_info",
     "connect",
     "job_script",
+    "dashboard_link",
     "jobs_table",
+    "tunnel_hint",
     "validate",
 ]
 
@@ -74,7 +78,8 @@ _SCHEDULER_KEYS = {"scheduler_options"}
 # pairsweep's own: scaling, walltime safety, start-up checks. ``name``/``job_name`` is the
 # batch job name (jobqueue.yaml's ``name``); by default a unique ``pairsweep-<id>`` so that
 # `pairsweep status` can find this run's jobs.
-_PAIRSWEEP_KEYS = {"jobs", "minimum_jobs", "maximum_jobs", "lifetime_margin", "start_timeout", "job_name", "name"}
+_PAIRSWEEP_KEYS = {"jobs", "minimum_jobs", "maximum_jobs", "lifetime_margin", "start_timeout", "job_name", "name",
+                   "dashboard_address"}
 _BATCH_KEYS = _JOB_KEYS | _SCHEDULER_KEYS | _PAIRSWEEP_KEYS
 _ALLOWED = {
     "local": _LOCAL_KEYS,
@@ -86,6 +91,10 @@ _STR_KEYS = {"queue", "partition", "account", "interface", "local_directory", "l
              "python", "shebang", "job_name", "name", "resource_spec", "job_mem", "address",
              "dashboard_address"}
 _LIST_KEYS = {"job_script_prologue", "job_extra_directives", "job_directives_skip", "worker_extra_args"}
+
+#: Where the scheduler's dashboard listens unless ``cluster.dashboard_address`` says otherwise:
+#: localhost only. On a shared login node every user could otherwise open (and drive) it.
+DEFAULT_DASHBOARD = "127.0.0.1:8787"
 
 #: Seconds :func:`connect` waits for the first worker of a batch cluster by default.
 DEFAULT_START_TIMEOUT = 3600
@@ -158,6 +167,9 @@ def validate(kind: str, options: Mapping[str, Any]) -> None:
             f"cluster.{key}: not an option of a {kind} cluster{hint}; "
             f"allowed: {', '.join(sorted(_ALLOWED[kind]))}"
         )
+    check_script_values(options)
+    if "dashboard_address" in options:
+        check_dashboard_address("cluster.dashboard_address", options["dashboard_address"])
     if kind == "address" and not isinstance(options.get("address"), str):
         raise ClusterError("cluster.address: required for kind 'address' (e.g. 'tcp://host:8786')")
     for key in sorted(_STR_KEYS & set(options)):
@@ -395,8 +407,14 @@ def _job_name(options: Mapping[str, Any]) -> str:
 def _jobqueue_cluster(kind: str, options: Mapping[str, Any]) -> Any:
     cls = _recording_cluster_class(kind)
     kwargs = _job_kwargs(kind, options, _job_name(options))
-    if "scheduler_options" in options:
-        kwargs["scheduler_options"] = dict(options["scheduler_options"])
+    scheduler_options = dict(options.get("scheduler_options", {}))
+    if "dashboard_address" not in scheduler_options:
+        # The scheduler runs on the (shared) login node: its dashboard drives the cluster,
+        # so it listens on localhost unless asked otherwise (dask's default is every interface).
+        configured = _config(kind, "scheduler-options") or {}
+        scheduler_options["dashboard_address"] = options.get(
+            "dashboard_address", configured.get("dashboard_address", DEFAULT_DASHBOARD))
+    kwargs["scheduler_options"] = scheduler_options
     return cls(**kwargs)
 
 
@@ -531,6 +549,28 @@ def wait_for_first_worker(cluster: Any, client: Client, kind: str, *, timeout: f
 
 
 @contextmanager
+def _children_ignore_sigint() -> Iterator[None]:
+    """Worker processes started inside this context ignore SIGINT.
+
+    A terminal's Ctrl-C goes to the whole process group: local workers would each die with
+    a traceback while the client is still recording what was kept. The client process
+    alone handles it, and its cluster shuts the workers down. The disposition is inherited
+    by the spawned interpreters; the client's own handler is restored on exit.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
 def connect(kind: str = "local", options: Mapping[str, Any] | None = None) -> Iterator[Client]:
     """A client on a cluster of the given kind, closed (and the cluster shut down) on exit.
 
@@ -546,14 +586,17 @@ def connect(kind: str = "local", options: Mapping[str, Any] | None = None) -> It
     if kind == "local":
         n_workers = options.get("n_workers", os.cpu_count() or 1)
         # The nannies hand the configuration current at their creation to their workers.
-        with dask.config.set(local_worker_config()), LocalCluster(
-            n_workers=n_workers,
-            threads_per_worker=options.get("threads_per_worker", 1),
-            processes=True,
-            memory_limit=options.get("memory_limit", "auto"),
-            dashboard_address=options.get("dashboard_address", ":8787"),
-        ) as cluster, Client(cluster) as client:
-            yield client
+        with dask.config.set(local_worker_config()):
+            with _children_ignore_sigint():  # only while the workers are spawned
+                cluster = LocalCluster(
+                    n_workers=n_workers,
+                    threads_per_worker=options.get("threads_per_worker", 1),
+                    processes=True,
+                    memory_limit=options.get("memory_limit", "auto"),
+                    dashboard_address=options.get("dashboard_address", DEFAULT_DASHBOARD),
+                )
+            with cluster, Client(cluster) as client:
+                yield client
         return
     options.setdefault("job_name", _job_name(options))
     options.pop("name", None)
@@ -576,6 +619,37 @@ def connect(kind: str = "local", options: Mapping[str, Any] | None = None) -> It
             yield client
     finally:
         cluster.close()
+
+
+def dashboard_link(client: Client) -> str | None:
+    """The dashboard's address as it really listens.
+
+    distributed builds ``dashboard_link`` from the scheduler's contact address, which for a
+    batch cluster is the login node's network address even when the dashboard listens on
+    localhost only; a link that does not open is worse than none.
+    """
+    link = client.dashboard_link
+    scheduler = getattr(getattr(client, "cluster", None), "scheduler", None)
+    server = getattr(scheduler, "http_server", None)
+    try:
+        bound = [sock.getsockname() for sock in server._sockets.values()]  # type: ignore[union-attr]
+    except Exception:  # noqa: BLE001 - a remote scheduler: its own link is all we know
+        return link
+    if bound and all(addr[0] in ("127.0.0.1", "::1") for addr in bound):
+        return f"http://127.0.0.1:{bound[0][1]}/status"
+    return link
+
+
+def tunnel_hint(link: str) -> str | None:
+    """How to open a dashboard that listens on localhost from another machine (an SSH
+    tunnel), or None when the link is not on localhost."""
+    match = re.match(r"https?://(127\.0\.0\.1|localhost|\[::1\]):(\d+)(/\S*)?$", link)
+    if not match:
+        return None
+    port, path = match[2], match[3] or "/status"
+    host = socket.getfqdn()
+    return (f"the dashboard listens on localhost only; from your own machine: "
+            f"ssh -N -L {port}:127.0.0.1:{port} {host}  then open http://localhost:{port}{path}")
 
 
 def capacity(client: Client) -> int:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import ledger
+from .axes import axis_size, axis_values
 from .layout import read_root_attrs
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def _meta(path: str | Path) -> dict[str, Any]:
 def _grid(meta: dict[str, Any]) -> tuple[list[str], tuple[int, ...], tuple[int, ...]]:
     spec = meta["spec"]
     names = list(spec["axes"])
-    shape = tuple(len(v) for v in spec["axes"].values())
+    shape = tuple(axis_size(v) for v in spec["axes"].values())
     chunks = tuple(spec["chunks"][n] for n in names)
     return names, shape, chunks
 
@@ -56,8 +57,10 @@ def failures(path: str | Path) -> Iterator[dict[str, Any]]:
     """
     meta = _meta(path)
     names, shape, _ = _grid(meta)
-    axes = meta["spec"]["axes"]
+    axes: dict[str, Any] = {}  # read on the first message: a long axis lives in its array
     for entry in ledger.iter_entries(path):
+        if not axes:
+            axes = {name: axis_values(path, meta["spec"], name).tolist() for name in names}
         for flat, message in entry.get("messages", {}).items():
             index = np.unravel_index(int(flat), shape)
             row = {name: axes[name][int(i)] for name, i in zip(names, index, strict=True)}
@@ -97,10 +100,11 @@ class StoreStatus:
         lines += [f"    {name}: {full}/{total}" for name, (full, total) in self.coverage.items()]
         if self.runs:
             last = self.runs[-1]
-            lines.append(
-                f"  last run {last.get('run')} on {last.get('host')}: started {last.get('started')}, "
-                f"finished {last.get('finished', 'not recorded (running or killed)')}"
-            )
+            if "interrupted" in last:
+                ended = f"interrupted {last['interrupted']} (Ctrl-C; {last.get('blocks_kept', '?')} blocks kept)"
+            else:
+                ended = f"finished {last.get('finished', 'not recorded (running or killed)')}"
+            lines.append(f"  last run {last.get('run')} on {last.get('host')}: started {last.get('started')}, {ended}")
         return "\n".join(lines)
 
 

@@ -56,19 +56,30 @@ def _cluster_override(sweep: Sweep, args: argparse.Namespace) -> Sweep:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from pairsweep.cluster import job_script
+    from pairsweep.cluster import validate as validate_cluster
 
-    from .engine import run_sweep
-    from .spec import resolve
+    from .engine import check_store, run_sweep
 
     sweep = load_spec(args.spec)
     if args.store:
         sweep = replace(sweep, store=Path(args.store))
     sweep = _cluster_override(sweep, args)
     if args.dry_run:
-        rs = resolve(sweep)
+        # Everything a real run checks before submitting, the existing store included.
+        rs, exists = check_store(sweep)
+        validate_cluster(sweep.cluster.kind, sweep.cluster.options)
         print(f"spec OK: kernel {rs.kernel.name} v{rs.kernel.version}, {rs.n_points} points "
               f"({' x '.join(map(str, rs.shape))}), blocks of {' x '.join(map(str, rs.chunks))}, "
               f"store {rs.store}, cluster {sweep.cluster.kind}")
+        if exists:
+            from pairsweep.storage import ledger
+            from .grid import BlockGrid
+
+            grid = BlockGrid(rs.shape, rs.chunks)
+            done = int(ledger.done_blocks(rs.store, grid.n_blocks).sum())
+            print(f"store exists and matches this spec: {done} of {grid.n_blocks} blocks done; a run resumes it")
+        else:
+            print("store does not exist yet; a run creates it")
         if sweep.cluster.kind in ("slurm", "pbs"):
             print(job_script(sweep.cluster.kind, sweep.cluster.options))
         return 0
@@ -87,7 +98,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     else:
         print(status)
         last = status.runs[-1] if status.runs else None
-        if last and "finished" not in last:  # a run in progress (or killed): show its jobs
+        if last and "finished" not in last and "interrupted" not in last:  # running or killed: its jobs
             from pairsweep.cluster import jobs_table
 
             table = jobs_table(last.get("cluster"))
@@ -226,10 +237,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit status after Ctrl-C, as shells report a process ended by SIGINT (128 + 2).
+EXIT_INTERRUPTED = 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except KeyboardInterrupt as exc:
+        # SweepInterrupted says how many blocks are kept; an interrupt elsewhere (cluster
+        # start-up or shutdown) loses nothing either: the ledger is the record.
+        message = str(exc) or "interrupted; every block already done is kept; run the same command to resume"
+        print(f"pairsweep: {message}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except (SpecError, ClusterError, KeyError, FileNotFoundError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"pairsweep: error: {message}", file=sys.stderr)

@@ -15,8 +15,8 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from itertools import islice
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from distributed import Client, as_completed
 
-from pairsweep.cluster import ClusterError, capacity, cluster_info, connect
+from pairsweep.cluster import ClusterError, capacity, cluster_info, connect, dashboard_link, tunnel_hint
 from pairsweep.cluster import validate as validate_cluster
 from pairsweep.kernels import Status
 from pairsweep.storage import ledger
@@ -35,8 +35,10 @@ from pairsweep.storage.layout import Variable, create_store, read_root_attrs, up
 from .execute import compute_block
 from .grid import BlockGrid
 from .spec import ResolvedSweep, SpecError, Sweep, resolve, with_chunks
+from .storepath import check_store_path
+from .values import canonical_stored_spec
 
-__all__ = ["SpecMismatchError", "SweepReport", "prepare_store", "run_sweep"]
+__all__ = ["SpecMismatchError", "SweepInterrupted", "SweepReport", "check_store", "prepare_store", "run_sweep"]
 
 STORE_FORMAT = 1
 _VERSIONED = ("pairsweep", "numpy", "scipy", "dask", "distributed", "zarr", "xarray", "numba")
@@ -44,6 +46,17 @@ _VERSIONED = ("pairsweep", "numpy", "scipy", "dask", "distributed", "zarr", "xar
 
 class SpecMismatchError(SpecError):
     """Resuming a store with a spec that would change its results."""
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) stopped a sweep. Every block in the ledger is kept; rerunning the same
+    spec resumes. ``blocks_kept`` of ``n_blocks`` were done when the run was recorded."""
+
+    def __init__(self, store: Path, blocks_kept: int, n_blocks: int):
+        super().__init__(f"interrupted: {blocks_kept} of {n_blocks} blocks kept; run the same command to resume")
+        self.store = store
+        self.blocks_kept = blocks_kept
+        self.n_blocks = n_blocks
 
 
 @dataclass
@@ -96,7 +109,9 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def _describe_values(values: list[Any]) -> str:
+def _describe_values(values: Any) -> str:
+    if isinstance(values, Mapping):  # a long axis, summarised by size, ends and digest
+        return f"{values['size']} values from {values['first']!r} to {values['last']!r}"
     if not values:
         return "no values"
     if all(isinstance(v, int | float) for v in values):
@@ -104,8 +119,36 @@ def _describe_values(values: list[Any]) -> str:
     return f"values {values[:6]}{' ...' if len(values) > 6 else ''}"
 
 
-def spec_differences(stored: dict[str, Any], new: dict[str, Any], *, compare_chunks: bool = True) -> list[str]:
-    """Human-readable list of what differs between two canonical specs."""
+def _value_differences(old: Sequence[Any], new: Sequence[Any], limit: int = 3) -> str:
+    """The first differing positions of two axes, with both values in full precision."""
+    shown = []
+    for i, (a, b) in enumerate(zip(old, new, strict=False)):
+        if a != b:
+            shown.append(f"[{i}] store {a!r}, spec {b!r}")
+            if len(shown) == limit:
+                break
+    n_diff = sum(1 for a, b in zip(old, new, strict=False) if a != b)
+    text = "; ".join(shown)
+    if n_diff > len(shown):
+        text += f"; {n_diff - len(shown)} more"
+    if len(old) != len(new):
+        text = (f"{text}; " if text else "") + f"store has {len(old)} values, spec has {len(new)}"
+    return text
+
+
+def spec_differences(
+    stored: dict[str, Any],
+    new: dict[str, Any],
+    *,
+    compare_chunks: bool = True,
+    values: Callable[[str], Sequence[Any]] | None = None,
+    new_values: Mapping[str, Sequence[Any]] | None = None,
+) -> list[str]:
+    """Human-readable list of what differs between two canonical specs.
+
+    ``values(name)`` returns the stored values of an axis and ``new_values`` the spec's, so
+    that a differing axis is shown by the values that differ, not only by its range.
+    """
     diffs = []
     for key in ("kernel", "kernel_version"):
         if stored[key] != new[key]:
@@ -113,12 +156,16 @@ def spec_differences(stored: dict[str, Any], new: dict[str, Any], *, compare_chu
     if list(stored["axes"]) != list(new["axes"]):
         diffs.append(f"axes: store has {list(stored['axes'])}, spec has {list(new['axes'])}")
     else:
-        for name, values in stored["axes"].items():
-            if values != new["axes"][name]:
-                diffs.append(
-                    f"axes.{name}: store has {_describe_values(values)}, "
-                    f"spec has {_describe_values(new['axes'][name])}"
-                )
+        for name, entry in stored["axes"].items():
+            if entry != new["axes"][name]:
+                line = (f"axes.{name}: store has {_describe_values(entry)}, "
+                        f"spec has {_describe_values(new['axes'][name])}")
+                old_vals = entry if isinstance(entry, list) else (values(name) if values else None)
+                new_vals = new["axes"][name] if isinstance(new["axes"][name], list) else (
+                    (new_values or {}).get(name))
+                if old_vals is not None and new_vals is not None:
+                    line += f": {_value_differences(list(old_vals), list(new_vals))}"
+                diffs.append(line)
     for name in sorted(set(stored["fixed"]) | set(new["fixed"])):
         old, cur = stored["fixed"].get(name, "<unset>"), new["fixed"].get(name, "<unset>")
         if old != cur:
@@ -172,6 +219,48 @@ def _coords(rs: ResolvedSweep) -> dict[str, tuple[np.ndarray, dict[str, Any]]]:
     return coords
 
 
+def _stored_axis(store: Path, name: str) -> list[Any]:
+    import zarr
+
+    return np.asarray(zarr.open_group(str(store), mode="r")[name][...]).tolist()
+
+
+def check_store(sweep: Sweep) -> tuple[ResolvedSweep, bool]:
+    """Validate ``sweep`` and its store without writing anything.
+
+    Returns the resolved sweep (with the store's block shape and hash when the store
+    exists) and whether the store exists. Raises :class:`SpecError` naming the field when
+    the store path cannot be created or written, and :class:`SpecMismatchError` listing every
+    difference when an existing store was made by a different spec.
+    """
+    rs = resolve(sweep)
+    store = rs.store
+    check_store_path(store)
+    if not store.exists():
+        return rs, False
+    try:
+        meta = read_root_attrs(store)["pairsweep"]
+        stored = canonical_stored_spec(meta["spec"], rs.kernel.parameter_map)
+    except Exception as exc:  # noqa: BLE001 - anything unreadable is not ours to touch
+        raise SpecMismatchError(
+            f"store: {store} exists and is not a pairsweep store ({type(exc).__name__}: {exc}); "
+            "choose another path or remove it yourself"
+        ) from None
+    diffs = spec_differences(
+        stored, rs.canonical(), compare_chunks=bool(sweep.chunks),
+        values=lambda name: _stored_axis(store, name),
+        new_values={a.name: a.values for a in rs.axes},
+    )
+    if diffs:
+        raise SpecMismatchError(
+            f"store: {store} was created by a different spec; refusing to resume it.\n  "
+            + "\n  ".join(diffs)
+        )
+    rs = resolve(with_chunks(sweep, meta["spec"]["chunks"]))
+    # The store's own hash identifies it, whatever form its spec was written in.
+    return replace(rs, stored_hash=meta["spec_hash"]), True
+
+
 def prepare_store(sweep: Sweep) -> ResolvedSweep:
     """Validate ``sweep`` and create its store, or check an existing store matches it.
 
@@ -179,25 +268,10 @@ def prepare_store(sweep: Sweep) -> ResolvedSweep:
     every difference. When resuming with no explicit chunks, the store's block shape is
     adopted (so a resume never depends on how the default block size is computed).
     """
-    rs = resolve(sweep)
-    store = rs.store
-    if store.exists():
-        try:
-            meta = read_root_attrs(store)["pairsweep"]
-        except Exception as exc:  # noqa: BLE001 - anything unreadable is not ours to touch
-            raise SpecMismatchError(
-                f"store: {store} exists and is not a pairsweep store ({type(exc).__name__}: {exc}); "
-                "choose another path or remove it yourself"
-            ) from None
-        stored = meta["spec"]
-        diffs = spec_differences(stored, rs.canonical(), compare_chunks=bool(sweep.chunks))
-        if diffs:
-            raise SpecMismatchError(
-                f"store: {store} was created by a different spec; refusing to resume it.\n  "
-                + "\n  ".join(diffs)
-            )
-        rs = resolve(with_chunks(sweep, stored["chunks"]))
+    rs, exists = check_store(sweep)
+    if exists:
         return rs
+    store = rs.store
     store.parent.mkdir(parents=True, exist_ok=True)
     attrs = {
         "title": f"pairsweep result: {rs.kernel.name}",
@@ -254,6 +328,7 @@ def run_sweep(
     SweepReport
         Counts for this run. Results are read with :func:`pairsweep.sweeps.open_result`.
     """
+    check_store(sweep)  # every field, and the store path, before the cluster options
     try:
         validate_cluster(sweep.cluster.kind, sweep.cluster.options)
     except ClusterError as exc:
@@ -293,10 +368,13 @@ def _run(rs: ResolvedSweep, client: Client, done: np.ndarray, *, progress: bool,
         n_points=grid.n_points,
         n_blocks=grid.n_blocks,
         blocks_already_done=int(done.sum()),
-        dashboard=client.dashboard_link,
+        dashboard=dashboard_link(client),
     )
     if report.dashboard and progress:
         print(f"pairsweep: dashboard at {report.dashboard}", file=sys.stderr)
+        hint = tunnel_hint(report.dashboard)
+        if hint:
+            print(f"pairsweep: {hint}", file=sys.stderr)
     run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S.%f}-{uuid.uuid4().hex[:6]}"
     run_info = {"run": run_id, "host": socket.gethostname(), "started": _now(), "cluster": cluster_info(client)}
     _record_run(store, run_info)
@@ -332,6 +410,7 @@ def _run(rs: ResolvedSweep, client: Client, done: np.ndarray, *, progress: bool,
             )
 
     bar = _progress_bar(progress, grid.n_points, points_done)
+    interrupted = False
     try:
         submit(max_in_flight)
         for future in pending:
@@ -354,15 +433,24 @@ def _run(rs: ResolvedSweep, client: Client, done: np.ndarray, *, progress: bool,
             )
             future.release()
             submit(1)
+    except KeyboardInterrupt:
+        interrupted = True
     finally:
         bar.close()
         report.seconds = time.perf_counter() - started
         run_info.update(
             cluster=cluster_info(client),  # job ids submitted during the run, replacements included
-            finished=_now(),
             blocks_computed=report.blocks_computed,
             block_errors=len(report.block_errors),
-            complete=report.complete,
         )
+        if interrupted:
+            # Blocks still running may finish and enter the ledger after this; the next run
+            # counts them from the ledger, which is the only record of completion.
+            kept = int(ledger.done_blocks(store, grid.n_blocks).sum())
+            run_info.update(interrupted=_now(), blocks_kept=kept, complete=False)
+        else:
+            run_info.update(finished=_now(), complete=report.complete)
         _record_run(store, run_info)
+    if interrupted:
+        raise SweepInterrupted(store, kept, grid.n_blocks)
     return report

@@ -24,6 +24,7 @@ import numpy as np
 from pairsweep.kernels import Kernel, Status, get_kernel, loop_points
 from pairsweep.kernels._loop import MESSAGE_LIMIT
 from pairsweep.storage import ledger
+from pairsweep.storage.axes import axis_values
 from pairsweep.storage.layout import open_arrays, read_root_attrs, sync_block, write_block
 
 from .grid import BlockGrid, block_parameters
@@ -123,7 +124,7 @@ def _context(store: str, spec_hash: str) -> _StoreContext:
             f"worker has kernel {kernel.name} version {kernel.version}, store needs {spec['kernel_version']}"
         )
     names = tuple(spec["axes"])
-    coords = tuple(np.asarray(v) for v in spec["axes"].values())
+    coords = tuple(axis_values(store, spec, name) for name in names)
     shape = tuple(len(c) for c in coords)
     chunks = tuple(spec["chunks"][n] for n in names)
     return _StoreContext(

@@ -15,6 +15,9 @@ import numpy as np
 
 __all__ = ["BlockGrid", "block_parameters"]
 
+#: Blocks of the done-mask scanned at a time by :meth:`BlockGrid.iter_blocks`.
+_SCAN = 65536
+
 
 @dataclass(frozen=True, slots=True)
 class BlockGrid:
@@ -54,12 +57,17 @@ class BlockGrid:
         return math.prod(self.block_shape(block_id))
 
     def iter_blocks(self, skip: np.ndarray | None = None) -> Iterator[int]:
-        """Block ids in order, lazily, leaving out those where ``skip[block_id]`` is true."""
+        """Block ids in order, lazily, leaving out those where ``skip[block_id]`` is true.
+
+        The mask is scanned a slice at a time: listing every pending id at once would cost
+        the client 8 bytes per block (120 MB for a 10**12-point grid).
+        """
         if skip is None:
             yield from range(self.n_blocks)
             return
-        for block_id in np.flatnonzero(~skip):
-            yield int(block_id)
+        for start in range(0, len(skip), _SCAN):
+            for offset in np.flatnonzero(~skip[start : start + _SCAN]):
+                yield start + int(offset)
 
 
 def block_parameters(

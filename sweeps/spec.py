@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,6 +23,9 @@ from typing import Any
 import numpy as np
 
 from pairsweep.kernels import Kernel, KernelInputError, get_kernel
+
+from .errors import SpecError
+from .values import MAX_AXIS_VALUES, axis_entry, canonical_axis, canonical_scalar, describe_type
 
 __all__ = [
     "Axis",
@@ -42,8 +46,9 @@ MAX_AUTO_BLOCK_POINTS = 65536
 TARGET_BLOCK_SECONDS = 5.0
 
 
-class SpecError(ValueError):
-    """An invalid sweep specification. The message starts with the field's dotted name."""
+#: Most blocks one sweep may have: each done block is one ledger file in one directory, and
+#: the client holds one boolean per block (10**9 blocks: a 1 GB mask, a billion files).
+MAX_BLOCKS = 10**9
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,17 +60,32 @@ class Axis:
 
     @classmethod
     def linspace(cls, name: str, start: float, stop: float, num: int) -> Axis:
+        _check_num(name, "linspace", num)
         return cls(name, tuple(np.linspace(start, stop, int(num)).tolist()))
 
     @classmethod
     def logspace(cls, name: str, start: float, stop: float, num: int) -> Axis:
         """``num`` values from ``start`` to ``stop`` (the values, not their exponents)."""
+        _check_num(name, "logspace", num)
         if start <= 0 or stop <= 0:
             raise SpecError(f"axes.{name}: logspace needs positive start and stop, got {start}, {stop}")
         return cls(name, tuple(np.geomspace(start, stop, int(num)).tolist()))
 
     def __len__(self) -> int:
         return len(self.values)
+
+
+def _check_num(name: str, form: str, num: Any) -> None:
+    # Checked before numpy allocates: a typo'd num of 1e11 would ask for 745 GiB.
+    if isinstance(num, np.integer):
+        num = int(num)
+    if not isinstance(num, int) or isinstance(num, bool) or num < 1:
+        raise SpecError(f"axes.{name}.{form}: num must be an integer >= 1, got {num!r}")
+    if num > MAX_AXIS_VALUES:
+        raise SpecError(
+            f"axes.{name}.{form}: num = {num} values; at most {MAX_AXIS_VALUES} per axis (the coordinate "
+            "values are held in memory and written as one array); split the sweep into several stores"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +144,14 @@ class Sweep:
     max_in_flight: int | None = None
 
     def axis_list(self) -> list[Axis]:
+        """The axes as given (values not yet checked: :func:`resolve` does that)."""
         if isinstance(self.axes, Mapping):
-            return [Axis(name, tuple(np.asarray(vals).tolist())) for name, vals in self.axes.items()]
+            return [Axis(name, vals) for name, vals in self.axes.items()]
+        if isinstance(self.axes, str | bytes) or not isinstance(self.axes, Sequence):
+            raise SpecError(f"axes: expected a mapping name -> values or a list of Axis, got {describe_type(self.axes)}")
+        for item in self.axes:
+            if not isinstance(item, Axis):
+                raise SpecError(f"axes: expected a list of Axis, got an item {item!r}")
         return list(self.axes)
 
 
@@ -139,6 +165,9 @@ class ResolvedSweep:
     fixed: dict[str, Any]
     chunks: tuple[int, ...]
     extra_coords: dict[str, np.ndarray]
+    #: When resuming: the hash the store was created with. The store's identity; its tasks
+    #: are checked against it (a store written before canonical forms keeps its hash).
+    stored_hash: str | None = None
 
     @property
     def store(self) -> Path:
@@ -161,13 +190,16 @@ class ResolvedSweep:
         return {
             "kernel": self.kernel.name,
             "kernel_version": self.kernel.version,
-            "axes": {a.name: list(a.values) for a in self.axes},
+            # Long axes by size, ends and digest: their values are in the coordinate arrays.
+            "axes": {a.name: axis_entry(a.values) for a in self.axes},
             "fixed": dict(sorted(self.fixed.items())),
             "chunks": dict(zip(self.dims, self.chunks, strict=True)),
         }
 
     @property
     def spec_hash(self) -> str:
+        if self.stored_hash is not None:
+            return self.stored_hash
         text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -202,8 +234,7 @@ def _axis_from_toml(name: str, entry: Any) -> Axis:
     start, stop, num = raw
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (start, stop)):
         raise SpecError(f"{where}.{form}: start and stop must be numbers, got {start!r}, {stop!r}")
-    if not isinstance(num, int) or isinstance(num, bool) or num < 1:
-        raise SpecError(f"{where}.{form}: num must be an integer >= 1, got {num!r}")
+    _check_num(name, form, num)
     if form == "linspace":
         return Axis.linspace(name, start, stop, num)
     return Axis.logspace(name, start, stop, num)
@@ -233,7 +264,18 @@ def spec_from_dict(doc: Mapping[str, Any], *, base: Path | None = None) -> Sweep
     unknown = set(execution) - _EXECUTION_KEYS
     if unknown:
         raise SpecError(f"execution.{sorted(unknown)[0]}: unknown key; allowed: {', '.join(sorted(_EXECUTION_KEYS))}")
-    cluster_doc = dict(doc.get("cluster", {}))
+    chunks = execution.get("chunks")
+    if chunks is not None and not isinstance(chunks, Mapping):
+        raise SpecError(
+            f"execution.chunks: expected a table of points per block per axis, e.g. "
+            f"chunks = {{ {next(iter(doc['axes']))} = 8 }}, got {describe_type(chunks)}"
+        )
+    cluster_doc = doc.get("cluster", {})
+    if not isinstance(cluster_doc, Mapping):
+        raise SpecError(
+            f"cluster: expected a table such as [cluster] kind = \"local\", got {describe_type(cluster_doc)}"
+        )
+    cluster_doc = dict(cluster_doc)
     kind = cluster_doc.pop("kind", "local")
     store = Path(doc["store"])
     if base is not None and not store.is_absolute():
@@ -243,7 +285,7 @@ def spec_from_dict(doc: Mapping[str, Any], *, base: Path | None = None) -> Sweep
         store=store,
         axes=axes,
         fixed=dict(fixed),
-        chunks=execution.get("chunks"),
+        chunks=chunks,
         cluster=ClusterSpec(kind=kind, options=cluster_doc),
         max_in_flight=execution.get("max_in_flight"),
     )
@@ -285,7 +327,10 @@ def _auto_chunks(shape: tuple[int, ...], seconds_per_point: float) -> tuple[int,
     return tuple(reversed(chunks))
 
 
-def _check_axis(kernel: Kernel, axis: Axis) -> None:
+def _check_axis(kernel: Kernel, axis: Axis) -> Axis:
+    """``axis`` checked against the kernel, its values in canonical form."""
+    if not isinstance(axis.name, str):
+        raise SpecError(f"axes: axis names must be strings, got {axis.name!r}")
     where = f"axes.{axis.name}"
     params = kernel.parameter_map
     if axis.name not in params:
@@ -293,21 +338,71 @@ def _check_axis(kernel: Kernel, axis: Axis) -> None:
             f"{where}: kernel {kernel.name!r} has no parameter {axis.name!r}; "
             f"parameters: {', '.join(params)}"
         )
-    if len(axis.values) == 0:
+    values = canonical_axis(params[axis.name], axis.values, where)
+    if len(values) == 0:
         raise SpecError(f"{where}: empty axis; give at least one value")
-    if len(set(axis.values)) != len(axis.values):
+    if len(set(values)) != len(values):
         raise SpecError(f"{where}: values must be distinct (a coordinate cannot repeat)")
     try:
-        params[axis.name].check(list(axis.values), field_name=where)
+        params[axis.name].check(np.asarray(values), field_name=where)
     except KernelInputError as exc:
         raise SpecError(str(exc)) from None
+    return Axis(axis.name, values)
+
+
+def _as_int(value: Any) -> Any:
+    """numpy integers count as integers; booleans never do."""
+    return int(value) if isinstance(value, np.integer) else value
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _check_plain_fields(sweep: Sweep) -> None:
+    """Types of the fields a Python caller may get wrong (TOML has checked its own)."""
+    if not isinstance(sweep.kernel, str) or not sweep.kernel:
+        raise SpecError(f"kernel: expected a kernel name (string; `pairsweep kernels` lists them), got {sweep.kernel!r}")
+    if not isinstance(sweep.store, str | os.PathLike) or not str(sweep.store):
+        raise SpecError(f"store: expected a path (string or pathlib.Path), got {sweep.store!r}")
+    if not isinstance(sweep.fixed, Mapping):
+        raise SpecError(f"fixed: expected a mapping name -> value, got {describe_type(sweep.fixed)}")
+    if sweep.chunks is not None and not isinstance(sweep.chunks, Mapping):
+        raise SpecError(
+            f"execution.chunks: expected a mapping axis -> points per block (e.g. {{'x': 8}}), "
+            f"got {describe_type(sweep.chunks)}"
+        )
+    if not isinstance(sweep.cluster, ClusterSpec):
+        raise SpecError(
+            f"cluster: expected a ClusterSpec (e.g. ClusterSpec('local', {{'n_workers': 2}})), got {sweep.cluster!r}"
+        )
+    if not isinstance(sweep.cluster.kind, str):
+        raise SpecError(f"cluster.kind: expected a string (local, address, slurm or pbs), got {sweep.cluster.kind!r}")
+    if not isinstance(sweep.cluster.options, Mapping):
+        raise SpecError(f"cluster: options must be a mapping, got {describe_type(sweep.cluster.options)}")
+    max_in_flight = _as_int(sweep.max_in_flight)
+    if max_in_flight is not None and not _is_count(max_in_flight):
+        raise SpecError(f"execution.max_in_flight: expected an integer >= 1, got {describe_type(max_in_flight)}")
+
+
+def _field_of(message: str, axes: Sequence[str], fixed: Mapping[str, Any]) -> str:
+    """A kernel's cross-parameter message starts with a parameter name; name the spec field."""
+    name, sep, rest = message.partition(":")
+    if sep and name in axes:
+        return f"axes.{name}:{rest}"
+    if sep and name in fixed:
+        return f"fixed.{name}:{rest}"
+    return message
 
 
 def resolve(sweep: Sweep) -> ResolvedSweep:
     """Validate ``sweep`` against its kernel and decide everything left open.
 
     Raises :class:`SpecError` naming the field on any problem; nothing is submitted before.
+    Every value comes out in one canonical form (see :mod:`.values`), so specs that compute
+    the same numbers have the same hash.
     """
+    _check_plain_fields(sweep)
     try:
         kernel = get_kernel(sweep.kernel)
     except KeyError as exc:
@@ -317,10 +412,9 @@ def resolve(sweep: Sweep) -> ResolvedSweep:
     if not axes:
         raise SpecError("axes: a sweep needs at least one axis")
     names = [a.name for a in axes]
-    for axis in axes:
-        _check_axis(kernel, axis)
     if len(set(names)) != len(names):
         raise SpecError(f"axes: duplicated axis names {names}")
+    axes = [_check_axis(kernel, axis) for axis in axes]
 
     fixed: dict[str, Any] = {}
     for name, value in sweep.fixed.items():
@@ -329,6 +423,7 @@ def resolve(sweep: Sweep) -> ResolvedSweep:
             raise SpecError(f"{where}: kernel {kernel.name!r} has no parameter {name!r}; parameters: {', '.join(params)}")
         if name in names:
             raise SpecError(f"{where}: {name!r} is also an axis; a parameter is either swept or fixed")
+        value = canonical_scalar(params[name], value, where)
         try:
             params[name].check(value, field_name=where)
         except KernelInputError as exc:
@@ -338,22 +433,26 @@ def resolve(sweep: Sweep) -> ResolvedSweep:
         if p.name not in names and p.name not in fixed:
             if p.default is None:
                 raise SpecError(f"fixed.{p.name}: required by kernel {kernel.name!r} ({p.allowed()}, {p.unit})")
-            fixed[p.name] = p.default
+            fixed[p.name] = canonical_scalar(p, p.default, f"fixed.{p.name}")
 
     shape = tuple(len(a) for a in axes)
     auto = _auto_chunks(shape, kernel.seconds_per_point)
-    requested = dict(sweep.chunks or {})
+    requested = {k: _as_int(v) for k, v in (sweep.chunks or {}).items()}
     for name in requested:
         if name not in names:
-            raise SpecError(f"execution.chunks.{name}: not an axis; axes: {', '.join(names)}")
+            raise SpecError(f"execution.chunks.{name}: not an axis; axes: {', '.join(map(str, names))}")
     chunks = []
     for axis, default in zip(axes, auto, strict=True):
         c = requested.get(axis.name, default)
-        if not isinstance(c, int) or isinstance(c, bool) or c < 1:
-            raise SpecError(f"execution.chunks.{axis.name}: expected an integer >= 1, got {c!r}")
+        if not _is_count(c):
+            raise SpecError(f"execution.chunks.{axis.name}: expected an integer >= 1, got {describe_type(c)}")
         chunks.append(min(c, len(axis)))
-    if sweep.max_in_flight is not None and (not isinstance(sweep.max_in_flight, int) or sweep.max_in_flight < 1):
-        raise SpecError(f"execution.max_in_flight: expected an integer >= 1, got {sweep.max_in_flight!r}")
+    n_blocks = math.prod(math.ceil(n / c) for n, c in zip(shape, chunks, strict=True))
+    if n_blocks > MAX_BLOCKS:
+        raise SpecError(
+            f"execution.chunks: {n_blocks} blocks; at most {MAX_BLOCKS} (each done block is one ledger file, "
+            f"and the client keeps one byte per block); give larger chunks"
+        )
 
     try:
         if kernel.check_inputs is not None:
@@ -362,7 +461,7 @@ def resolve(sweep: Sweep) -> ResolvedSweep:
             )
         extra = kernel.coords_for(fixed)
     except KernelInputError as exc:
-        raise SpecError(str(exc)) from None
+        raise SpecError(_field_of(str(exc), names, fixed)) from None
     clash = set(extra) & set(names)
     if clash:
         raise SpecError(f"axes: {sorted(clash)} clash with the kernel's output dimensions")

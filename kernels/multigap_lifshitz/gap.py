@@ -429,7 +429,8 @@ def density_change(model: Model, mesh: Mesh, Psi: np.ndarray, mu0: float) -> flo
     """
     E = np.concatenate(mesh.E)
     W = np.concatenate(mesh.W)
-    D = np.abs(np.concatenate(gaps_on_mesh(mesh, Psi)))
+    # floored as in _gap_chis: a band without a gap has (ξ/|ξ|) = 0/0 at its Fermi node
+    D = np.maximum(np.abs(np.concatenate(gaps_on_mesh(mesh, Psi))), model.s_min)
     normal = _normal_occupation(model, E, mesh.mu) - _normal_occupation(model, E, mu0)
     paired = kx_integral("density", E - mesh.mu, D, model.omega, model.kx_order)
     return float(np.dot(W, normal + paired / (math.pi * math.sqrt(model.c_x))))
@@ -455,7 +456,11 @@ class GapSolution:
 
 
 def _gap_chis(model: Model, mesh: Mesh, Psi: np.ndarray) -> list[np.ndarray]:
-    return chis_on_mesh(model, mesh, "gap", gaps_on_mesh(mesh, Psi))
+    # |Δ| below s_min is not resolved by the k_z grading, and a band without any gap (one
+    # decoupled by g_inter = 0) would make 1/(2E) = 1/(2|ξ|) infinite at a node on the Fermi
+    # surface; its χ is the normal-state one cut off at s_min.
+    widths = [np.maximum(np.abs(d), model.s_min) for d in gaps_on_mesh(mesh, Psi)]
+    return chis_on_mesh(model, mesh, "gap", widths)
 
 
 def _total_dos(model: Model, mesh: Mesh) -> float:

@@ -390,7 +390,7 @@ PARAMETER_MAP = {p.name: p for p in PARAMETERS}
 
 multigap_lifshitz_kernel = Kernel(
     name="multigap_lifshitz",
-    version="1",
+    version="2",
     summary="T_c(η, g) dome of a superlattice of quantum wires near a Lifshitz transition (3-subband BCS)",
     reference="Mazziotti, Raimondi, Valletta, Campi, Bianconi (sulphur hydrides): Eqs. 1–8, Figs. 3–11",
     parameters=PARAMETERS,
