@@ -30,7 +30,9 @@ from pairsweep.cluster import ClusterError, capacity, cluster_info, connect
 from pairsweep.cluster import validate as validate_cluster
 from pairsweep.kernels import Status
 from pairsweep.storage import ledger
-from pairsweep.storage.layout import Variable, create_store, read_root_attrs, update_root_attrs
+from pairsweep.storage.errors import StoreError, StoreLockedError
+from pairsweep.storage.layout import MANIFEST, Variable, create_store, read_root_attrs, update_root_attrs
+from pairsweep.storage.lock import StoreLock
 
 from .execute import compute_block
 from .grid import BlockGrid
@@ -172,19 +174,39 @@ def _coords(rs: ResolvedSweep) -> dict[str, tuple[np.ndarray, dict[str, Any]]]:
     return coords
 
 
+def _lock(store: Path, purpose: str = "run") -> StoreLock:
+    """Take the store's lock (one writer per store; :mod:`pairsweep.storage.lock`)."""
+    store.parent.mkdir(parents=True, exist_ok=True)
+    lock = StoreLock.acquire(store, purpose=purpose)
+    if lock.takeover_message:
+        print(f"pairsweep: {lock.takeover_message}", file=sys.stderr)
+    return lock
+
+
 def prepare_store(sweep: Sweep) -> ResolvedSweep:
     """Validate ``sweep`` and create its store, or check an existing store matches it.
 
     A store created by a different spec is never touched: :class:`SpecMismatchError` lists
     every difference. When resuming with no explicit chunks, the store's block shape is
-    adopted (so a resume never depends on how the default block size is computed).
+    adopted (so a resume never depends on how the default block size is computed). Holds
+    the store's lock while it works; :class:`StoreLockedError` if another process holds it.
     """
     rs = resolve(sweep)
+    with _lock(rs.store, "prepare"):
+        return _prepare_locked(sweep, rs)
+
+
+def _prepare_locked(sweep: Sweep, rs: ResolvedSweep) -> ResolvedSweep:
     store = rs.store
     if store.exists():
         try:
             meta = read_root_attrs(store)["pairsweep"]
         except Exception as exc:  # noqa: BLE001 - anything unreadable is not ours to touch
+            if (store / MANIFEST).is_file():
+                raise StoreError(
+                    f"store: {store} is a pairsweep store but its root metadata cannot be read "
+                    f"({type(exc).__name__}: {exc}); run `pairsweep verify {store}` to repair it"
+                ) from None
             raise SpecMismatchError(
                 f"store: {store} exists and is not a pairsweep store ({type(exc).__name__}: {exc}); "
                 "choose another path or remove it yourself"
@@ -258,22 +280,27 @@ def run_sweep(
         validate_cluster(sweep.cluster.kind, sweep.cluster.options)
     except ClusterError as exc:
         raise SpecError(str(exc)) from None
-    rs = prepare_store(sweep)
-    grid = BlockGrid(rs.shape, rs.chunks)
-    done = ledger.done_blocks(rs.store, grid.n_blocks)
-    if client is None and done.all():
-        # Nothing left: answer at once instead of starting (or queueing for) a cluster.
-        return SweepReport(
-            store=rs.store.resolve(),
-            spec_hash=rs.spec_hash,
-            n_points=grid.n_points,
-            n_blocks=grid.n_blocks,
-            blocks_already_done=grid.n_blocks,
-        )
-    if client is None:
-        with connect(sweep.cluster.kind, sweep.cluster.options) as new_client:
-            return _run(rs, new_client, done, progress=progress, durable=durable)
-    return _run(rs, client, done, progress=progress, durable=durable)
+    rs = resolve(sweep)
+    lock = _lock(rs.store)  # held from before creation to the end: one writer per store
+    try:
+        rs = _prepare_locked(sweep, rs)
+        grid = BlockGrid(rs.shape, rs.chunks)
+        done = ledger.done_blocks(rs.store, grid.n_blocks)
+        if client is None and done.all():
+            # Nothing left: answer at once instead of starting (or queueing for) a cluster.
+            return SweepReport(
+                store=rs.store.resolve(),
+                spec_hash=rs.spec_hash,
+                n_points=grid.n_points,
+                n_blocks=grid.n_blocks,
+                blocks_already_done=grid.n_blocks,
+            )
+        if client is None:
+            with connect(sweep.cluster.kind, sweep.cluster.options) as new_client:
+                return _run(rs, new_client, done, progress=progress, durable=durable, lock=lock)
+        return _run(rs, client, done, progress=progress, durable=durable, lock=lock)
+    finally:
+        lock.release()
 
 
 def _progress_bar(enabled: bool, total: int, initial: int):
@@ -282,7 +309,9 @@ def _progress_bar(enabled: bool, total: int, initial: int):
     return tqdm(total=total, initial=initial, unit="pt", disable=not enabled, file=sys.stderr, smoothing=0.05)
 
 
-def _run(rs: ResolvedSweep, client: Client, done: np.ndarray, *, progress: bool, durable: bool) -> SweepReport:
+def _run(
+    rs: ResolvedSweep, client: Client, done: np.ndarray, *, progress: bool, durable: bool, lock: StoreLock | None = None
+) -> SweepReport:
     """Submit every block not marked in ``done`` (the ledger's mask, read once by the caller)."""
     started = time.perf_counter()
     store = rs.store.resolve()
@@ -353,6 +382,8 @@ def _run(rs: ResolvedSweep, client: Client, done: np.ndarray, *, progress: bool,
                 refresh=False,
             )
             future.release()
+            if lock is not None and lock.lost:
+                raise StoreLockedError(f"store: lost the lock of {store} to another process; stopping")
             submit(1)
     finally:
         bar.close()
