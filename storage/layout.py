@@ -43,6 +43,8 @@ __all__ = [
     "STATE_DIR",
     "Variable",
     "create_store",
+    "discard_half_created",
+    "missing_arrays",
     "metadata_files",
     "open_arrays",
     "read_root_attrs",
@@ -109,8 +111,9 @@ def create_store(
     path = Path(path).absolute()
     if path.exists():
         raise FileExistsError(f"store: {path} already exists")
-    for leftover in path.parent.glob(f".{path.name}.creating-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
+    for pattern in (f".{path.name}.creating-*", f".{path.name}.half-created-*"):
+        for leftover in path.parent.glob(pattern):
+            shutil.rmtree(leftover, ignore_errors=True)
     tmp = path.parent / f".{path.name}.creating-{uuid.uuid4().hex[:12]}"
     try:
         _build(tmp, coords=coords, variables=variables, attrs=attrs)
@@ -122,6 +125,28 @@ def create_store(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def missing_arrays(path: str | Path, names: Sequence[str]) -> list[str]:
+    """Which of the arrays ``names`` have no ``zarr.json`` in the store."""
+    return [name for name in names if not (Path(path) / name / "zarr.json").is_file()]
+
+
+def discard_half_created(path: str | Path) -> bool:
+    """Remove a store that an older pairsweep left half created (root group written, arrays
+    not) when it holds nothing but metadata and run logs; False (and nothing touched) if it
+    holds anything else. Renamed aside first, so a kill leaves either the old directory or
+    none at the path; the aside copy is removed here or by the next :func:`create_store`."""
+    path = Path(path).absolute()
+    for item in path.rglob("*"):
+        rel = item.relative_to(path).parts
+        if item.is_dir() or item.name == "zarr.json" or rel[:2] == (STATE_DIR, "runs"):
+            continue
+        return False
+    aside = path.parent / f".{path.name}.half-created-{uuid.uuid4().hex[:12]}"
+    os.rename(path, aside)
+    shutil.rmtree(aside, ignore_errors=True)
+    return True
 
 
 def _creation_pause() -> None:

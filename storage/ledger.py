@@ -14,8 +14,11 @@ The entry also carries the block's status counts and the messages of its failed 
 Run logs (``_pairsweep/runs/<run id>.log``) record, from the client, each block submitted
 by that run: the audit trail that shows what a resume recomputed.
 
-Not safe for two clients running the same store at once (both would compute the same
-blocks; results stay correct since blocks are deterministic, but work is wasted).
+Each entry also records, per variable, the chunk key, size and blake2b of the chunk file
+the block wrote (``None`` where zarr wrote no file: a fill-value chunk), and a checksum of
+the entry itself; ``pairsweep verify`` checks both (:mod:`.checksum`, :mod:`.verify`).
+
+One client per store: the engine holds the store's lock (:mod:`.lock`) for the whole run.
 Requires a POSIX filesystem path (local disk or a shared HPC filesystem).
 """
 

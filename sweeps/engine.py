@@ -31,7 +31,15 @@ from pairsweep.cluster import validate as validate_cluster
 from pairsweep.kernels import Status
 from pairsweep.storage import ledger
 from pairsweep.storage.errors import StoreError, StoreLockedError
-from pairsweep.storage.layout import MANIFEST, Variable, create_store, read_root_attrs, update_root_attrs
+from pairsweep.storage.layout import (
+    MANIFEST,
+    Variable,
+    create_store,
+    discard_half_created,
+    missing_arrays,
+    read_root_attrs,
+    update_root_attrs,
+)
 from pairsweep.storage.lock import StoreLock
 
 from .execute import compute_block
@@ -219,7 +227,17 @@ def _prepare_locked(sweep: Sweep, rs: ResolvedSweep) -> ResolvedSweep:
                 + "\n  ".join(diffs)
             )
         rs = resolve(with_chunks(sweep, stored["chunks"]))
-        return rs
+        missing = missing_arrays(store, [*_coords(rs), *(v.name for v in _variables(rs))])
+        if not missing:
+            return rs
+        # A root group without its arrays: left by a kill during creation before creation
+        # was atomic. Replaced when nothing was computed in it, never trusted.
+        if not discard_half_created(store):
+            raise StoreError(
+                f"store: {store} lacks the arrays {', '.join(missing)} but holds other files; "
+                f"run `pairsweep verify {store}`, or move it away"
+            )
+        print(f"pairsweep: {store} was only half created (no {', '.join(missing)}); creating it anew", file=sys.stderr)
     store.parent.mkdir(parents=True, exist_ok=True)
     attrs = {
         "title": f"pairsweep result: {rs.kernel.name}",
