@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import StoreError
 from .layout import STATE_DIR
 
 __all__ = [
@@ -105,8 +106,15 @@ def done_blocks(store: str | Path, n_blocks: int) -> np.ndarray:
 def iter_entries(store: str | Path) -> Iterator[dict[str, Any]]:
     """Every ledger entry, in block order."""
     for block_id in sorted(_entry_ids(store)):
-        with open(_blocks_dir(store) / f"{block_id}.json") as f:
-            yield json.load(f)
+        path = _blocks_dir(store) / f"{block_id}.json"
+        try:
+            with open(path) as f:
+                yield json.load(f)
+        except ValueError:
+            raise StoreError(
+                f"store: ledger entry {path} is damaged; run `pairsweep verify {store}` "
+                "to mark its block not done"
+            ) from None
 
 
 def append_run_log(store: str | Path, run_id: str, block_ids: list[int]) -> None:

@@ -14,7 +14,9 @@ What is checked (see :mod:`.checksum` for what the checksums cover):
   its own block and exactly the store's variables at the right chunk keys; each chunk file
   must have the recorded size and blake2b, and be absent where the block wrote none (a
   fill-value chunk). Entries written before checksums existed are counted as unverifiable.
-* **Extra files.** A file inside an array that is not a chunk of the grid.
+* **Extra files.** A file inside an array that is not a chunk of the grid. A chunk file of
+  a block that is not done is not an error: it is what a run killed mid-block leaves, and
+  the block's computation replaces it (or deletes it, if the block's chunk is fill value).
 
 Repair (default) moves each bad block's ledger entry, then its chunk files, into
 ``_pairsweep/quarantine/<verify id>/`` (nothing is deleted) and writes the report to
@@ -124,12 +126,42 @@ def _load_json(path: Path) -> Any:
         return None
 
 
-def _without_runs(root: dict[str, Any]) -> dict[str, Any]:
-    root = json.loads(json.dumps(root))
-    meta = root.get("attributes", {}).get("pairsweep")
-    if isinstance(meta, dict):
-        meta.pop("runs", None)
-    return root
+def _root_differences(current: Any, reference: dict[str, Any]) -> list[str]:
+    """Keys of the creation-time root metadata that ``current`` lost or changed. Keys added
+    after creation (the list of runs, anything a later pairsweep records) are not compared."""
+    if not isinstance(current, dict):
+        return ["(cannot be parsed)"]
+    diffs = [key for key in reference if key != "attributes" and current.get(key) != reference[key]]
+    attrs = current.get("attributes") if isinstance(current.get("attributes"), dict) else {}
+    for key, value in reference.get("attributes", {}).items():
+        if key != "pairsweep":
+            if attrs.get(key) != value:
+                diffs.append(f"attributes.{key}")
+            continue
+        meta = attrs.get("pairsweep") if isinstance(attrs.get("pairsweep"), dict) else {}
+        diffs += [f"attributes.pairsweep.{k}" for k, v in value.items() if k != "runs" and meta.get(k) != v]
+    return diffs
+
+
+def _rebuilt_root(current: Any, reference: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The creation-time root metadata, keeping what was added since (runs included) when
+    ``current`` can still be parsed. Returns it and whether the additions were kept."""
+    if not isinstance(current, dict):
+        return json.loads(json.dumps(reference)), False
+    rebuilt = json.loads(json.dumps(current))
+    for key, value in reference.items():
+        if key != "attributes":
+            rebuilt[key] = value
+    attrs = rebuilt["attributes"] = rebuilt.get("attributes") if isinstance(rebuilt.get("attributes"), dict) else {}
+    for key, value in reference.get("attributes", {}).items():
+        if key != "pairsweep":
+            attrs[key] = value
+            continue
+        meta = attrs["pairsweep"] = attrs.get("pairsweep") if isinstance(attrs.get("pairsweep"), dict) else {}
+        meta.update({k: v for k, v in value.items() if k != "runs"})
+        if not isinstance(meta.get("runs"), list):
+            meta["runs"] = value.get("runs", [])
+    return rebuilt, True
 
 
 def _atomic_copy(src: Path, dst: Path, data: bytes | None = None) -> None:
@@ -147,7 +179,7 @@ def _check_metadata(store: Path, report: VerifyReport, repair: bool) -> None:
     if manifest is None:
         if (store / MANIFEST).exists():
             raise StoreError(f"store: {store / MANIFEST} is damaged; metadata cannot be checked (nothing changed)")
-            report.notes.append("no manifest (store created before pairsweep kept one): metadata not checked")
+        report.notes.append("no manifest (store created before pairsweep kept one): metadata not checked")
         return
     files: dict[str, list[Any] | None] = manifest["files"]
     pristine = store / PRISTINE_DIR
@@ -170,16 +202,11 @@ def _check_metadata(store: Path, report: VerifyReport, repair: bool) -> None:
                          "cannot check the root zarr.json (nothing changed)")
     reference = json.loads((pristine / "zarr.json").read_bytes())
     current = _load_json(store / "zarr.json")
-    if not isinstance(current, dict) or _without_runs(current) != _without_runs(reference):
-        what = "cannot be parsed" if current is None else "differs from its creation record"
-        report.metadata_problems.append(f"zarr.json (root metadata) {what}")
-        runs = None
-        if isinstance(current, dict):
-            runs = current.get("attributes", {}).get("pairsweep", {}).get("runs")
-        rebuilt = json.loads(json.dumps(reference))
-        if isinstance(runs, list):
-            rebuilt["attributes"]["pairsweep"]["runs"] = runs
-        else:
+    diffs = _root_differences(current, reference)
+    if diffs:
+        report.metadata_problems.append(f"zarr.json (root metadata) is damaged: {', '.join(diffs)}")
+        rebuilt, kept = _rebuilt_root(current, reference)
+        if not kept:
             report.metadata_problems.append("zarr.json: the record of earlier runs was lost with it")
         fixes.append(("zarr.json", json.dumps(rebuilt, indent=2).encode()))
     if repair:

@@ -214,3 +214,54 @@ def test_resume_of_a_store_with_unreadable_root_points_at_verify(reference, tmp_
     damaged_root(store)
     with pytest.raises(StoreError, match="run `pairsweep verify"):
         run_sweep(sweep(store), progress=False)
+
+
+def test_root_keys_added_after_creation_are_not_damage_and_survive_a_repair(reference, tmp_path):
+    store = tmp_path / "s.zarr"
+    shutil.copytree(reference, store)
+    root = json.loads((store / "zarr.json").read_text())
+    root["attributes"]["pairsweep"]["recorded_later"] = {"by": "a newer pairsweep"}
+    root["attributes"]["pairsweep"]["spec_hash"] = "0" * 16  # damage
+    (store / "zarr.json").write_text(json.dumps(root))
+    found = verify_store(store)
+    assert found.metadata_problems == ["zarr.json (root metadata) is damaged: attributes.pairsweep.spec_hash"]
+    repaired = json.loads((store / "zarr.json").read_text())["attributes"]["pairsweep"]
+    assert repaired["recorded_later"] == {"by": "a newer pairsweep"}
+    assert repaired["runs"] == root["attributes"]["pairsweep"]["runs"]
+    assert root_without_runs(store)["attributes"]["pairsweep"]["spec_hash"] != "0" * 16
+    assert verify_store(store, repair=False).clean
+
+
+def test_store_written_before_checksums_is_checked_as_far_as_it_can_be(reference, tmp_path, capsys):
+    store = tmp_path / "s.zarr"
+    shutil.copytree(reference, store)
+    shutil.rmtree(store / "_pairsweep/pristine")
+    (store / "_pairsweep/manifest.json").unlink()
+    for path in (store / "_pairsweep/blocks").glob("*.json"):
+        entry = json.loads(path.read_text())
+        path.write_text(json.dumps({k: v for k, v in entry.items() if k not in ("chunks", "entry_blake2b")}))
+    report = verify_store(store, repair=False)
+    assert report.clean and report.blocks_checked == 10 and report.unverifiable == 10
+    assert "no manifest" in report.notes[0]
+
+
+def test_status_names_a_damaged_ledger_entry_instead_of_a_traceback(reference, tmp_path, capsys):
+    store = tmp_path / "s.zarr"
+    shutil.copytree(reference, store)
+    garbled_entry(store)
+    assert main(["status", str(store)]) == 2
+    err = capsys.readouterr().err
+    assert "blocks/5.json is damaged; run `pairsweep verify" in err and "Traceback" not in err
+
+
+def test_repair_is_refused_while_a_run_holds_the_store(reference, tmp_path, capsys):
+    from pairsweep.storage.lock import StoreLock
+
+    store = tmp_path / "s.zarr"
+    shutil.copytree(reference, store)
+    flip_bytes(store)
+    with StoreLock.acquire(store):
+        assert main(["verify", str(store)]) == 2
+        assert "is held by pid" in capsys.readouterr().err
+        assert main(["verify", str(store), "--check-only"]) == 1  # reading needs no lock
+    assert ledger.done_blocks(store, 10).all()
