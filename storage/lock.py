@@ -21,6 +21,10 @@ no-op, node-local, or depend on a lock daemon:
   "set to server time"). A lock on another host is stale when its mtime is more than
   :data:`EXPIRY_S` older than the mtime of a probe file we create next to it *now*: both
   times come from the same server clock, so skew between the nodes' clocks does not matter.
+  Both mtimes are read through an open descriptor, which makes an NFS client revalidate
+  them (close-to-open consistency) instead of answering from its attribute cache. Lustre
+  and GPFS take timestamps from the clients' clocks, which those sites keep synchronised
+  (both require it); the 60 s expiry tolerates tens of seconds of skew.
   On the same host we need no clock at all: the lock is stale when its pid is gone, or
   belongs to a different process (start time differs: pid reuse).
 * **Taking over a stale lock is serialised** by a second ``link``-created file
@@ -123,16 +127,27 @@ def read_holder(store: str | Path) -> dict[str, Any] | None:
         return {"unreadable": True}
 
 
+def _fresh_mtime(path: Path) -> float:
+    # stat through an open descriptor: opening makes an NFS client revalidate the file's
+    # attributes (close-to-open consistency), where a bare stat may answer from an
+    # attribute cache up to `acregmax` (60 s by default) old
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.fstat(fd).st_mtime
+    finally:
+        os.close(fd)
+
+
 def _server_age(path: Path) -> float | None:
     """Seconds since ``path`` was last touched, by the clock of the filesystem holding it."""
     try:
-        mtime = os.stat(path).st_mtime
+        mtime = _fresh_mtime(path)
     except FileNotFoundError:
         return None
     probe = path.with_name(f"{path.name}.probe.{os.getpid()}.{uuid.uuid4().hex[:8]}")
     probe.touch()
     try:
-        now = os.stat(probe).st_mtime
+        now = _fresh_mtime(probe)
     finally:
         probe.unlink()
     return now - mtime
