@@ -108,6 +108,21 @@ def _link_exclusive(path: Path, record: dict[str, Any]) -> bool:
     except FileExistsError:
         # a lost reply to a successful link over NFS shows up as EEXIST: trust the count
         return os.stat(unique).st_nlink == 2
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS):
+            raise
+        # a filesystem without hard links: O_EXCL (atomic on NFSv3+ and the parallel
+        # filesystems); the record is written after the name appears, so a reader may see
+        # it empty for an instant and retries
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "w") as f:
+            json.dump(record, f)
+            f.flush()
+            os.fsync(f.fileno())
+        return True
     finally:
         os.unlink(unique)
 

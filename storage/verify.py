@@ -285,7 +285,11 @@ def _check_entry(store: Path, grid: _Grid, block: int, path: Path) -> tuple[list
     index = grid.index(block)
     for name, arr in grid.arrays.items():
         key = chunk_key(arr, index)
-        recorded_key, size, digest = chunks[name]
+        try:
+            recorded_key, size, digest = chunks[name]
+        except (TypeError, ValueError):
+            reasons.append(f"{name}: ledger record {chunks[name]!r} is not [key, size, checksum]")
+            continue
         if recorded_key != key:
             reasons.append(f"{name}: ledger names chunk {recorded_key}, expected {key}")
             continue
