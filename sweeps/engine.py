@@ -234,8 +234,9 @@ def _prepare_locked(sweep: Sweep, rs: ResolvedSweep) -> ResolvedSweep:
         # was atomic. Replaced when nothing was computed in it, never trusted.
         if not discard_half_created(store):
             raise StoreError(
-                f"store: {store} lacks the arrays {', '.join(missing)} but holds other files; "
-                f"run `pairsweep verify {store}`, or move it away"
+                f"store: {store} lacks the arrays {', '.join(missing)} but holds other files (computed "
+                f"blocks?); nothing was changed. `pairsweep verify {store}` restores arrays from the "
+                "store's creation record when it has one; otherwise move the store away"
             )
         print(f"pairsweep: {store} was only half created (no {', '.join(missing)}); creating it anew", file=sys.stderr)
     store.parent.mkdir(parents=True, exist_ok=True)

@@ -71,6 +71,6 @@ def test_half_created_store_holding_other_files_is_never_touched(tmp_path, clien
     store = tmp_path / "half.zarr"
     old_style_half_store(store, reference)
     shutil.copytree(reference / "_pairsweep/blocks", store / "_pairsweep/blocks")  # someone's results
-    with pytest.raises(StoreError, match=r"lacks the arrays .* run `pairsweep verify"):
+    with pytest.raises(StoreError, match=r"lacks the arrays .* nothing was changed. `pairsweep verify"):
         run_sweep(sweep(store), client=client, progress=False)
     assert ledger.done_blocks(store, 4).all() and not (store / "f").exists()
