@@ -19,7 +19,11 @@ coordinate arrays with ``units`` attributes, one data variable per kernel output
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import time
+import uuid
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,12 +35,20 @@ import numpy as np
 import zarr
 from zarr.codecs import ZstdCodec
 
+from .checksum import file_digest
+
 __all__ = [
+    "MANIFEST",
+    "PRISTINE_DIR",
     "STATE_DIR",
     "Variable",
     "create_store",
+    "discard_half_created",
+    "missing_arrays",
+    "metadata_files",
     "open_arrays",
     "read_root_attrs",
+    "chunk_key",
     "sync_block",
     "update_root_attrs",
     "write_block",
@@ -45,6 +57,10 @@ __all__ = [
 #: Directory inside a store holding pairsweep's own state (ledger, run logs). zarr and
 #: xarray ignore it: it holds no ``zarr.json``.
 STATE_DIR = "_pairsweep"
+#: Checksums of the files written at creation (metadata, coordinates); see :mod:`.verify`.
+MANIFEST = f"{STATE_DIR}/manifest.json"
+#: Copies of those files as created, from which damaged metadata is repaired.
+PRISTINE_DIR = f"{STATE_DIR}/pristine"
 
 #: zstd level 3: deterministic, fast, and 3-10x on smooth physics outputs.
 _COMPRESSORS = (ZstdCodec(level=3),)
@@ -78,10 +94,76 @@ def create_store(
     variables: Sequence[Variable],
     attrs: Mapping[str, Any],
 ) -> None:
-    """Create a new store. Refuses to touch an existing path (``mode="w-"``).
+    """Create a new store, atomically. Refuses to touch an existing path.
 
     ``coords`` maps each dimension to its values and attributes.
+
+    The store is built in a sibling temporary directory (``.<name>.creating-…``), fsync'd,
+    and renamed into place: a SIGKILL at any instant leaves either no store or a complete
+    one, never a root group without its arrays. Call it holding the store's lock
+    (:mod:`.lock`): leftovers of creations killed earlier are then known to be dead and are
+    removed (they hold metadata only; nothing is computed before the rename).
+
+    Besides the Zarr layout the store gets ``_pairsweep/manifest.json`` (size and checksum of
+    every metadata and coordinate file) and ``_pairsweep/pristine/`` (a copy of those files
+    as created), from which :mod:`.verify` detects and repairs damaged metadata.
     """
+    path = Path(path).absolute()
+    if path.exists():
+        raise FileExistsError(f"store: {path} already exists")
+    for pattern in (f".{path.name}.creating-*", f".{path.name}.half-created-*"):
+        for leftover in path.parent.glob(pattern):
+            shutil.rmtree(leftover, ignore_errors=True)
+    tmp = path.parent / f".{path.name}.creating-{uuid.uuid4().hex[:12]}"
+    try:
+        _build(tmp, coords=coords, variables=variables, attrs=attrs)
+        _write_manifest(tmp)
+        _fsync_tree(tmp)
+        _creation_pause()
+        os.rename(tmp, path)  # fails if the path appeared meanwhile (ENOTEMPTY/EEXIST)
+        _fsync_dir(path.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def missing_arrays(path: str | Path, names: Sequence[str]) -> list[str]:
+    """Which of the arrays ``names`` have no ``zarr.json`` in the store."""
+    return [name for name in names if not (Path(path) / name / "zarr.json").is_file()]
+
+
+def discard_half_created(path: str | Path) -> bool:
+    """Remove a store that an older pairsweep left half created (root group written, arrays
+    not) when it holds nothing but metadata and run logs; False (and nothing touched) if it
+    holds anything else. Renamed aside first, so a kill leaves either the old directory or
+    none at the path; the aside copy is removed here or by the next :func:`create_store`."""
+    path = Path(path).absolute()
+    for item in path.rglob("*"):
+        rel = item.relative_to(path).parts
+        if item.is_dir() or item.name == "zarr.json" or rel[:2] == (STATE_DIR, "runs"):
+            continue
+        return False
+    aside = path.parent / f".{path.name}.half-created-{uuid.uuid4().hex[:12]}"
+    os.rename(path, aside)
+    shutil.rmtree(aside, ignore_errors=True)
+    return True
+
+
+def _creation_pause() -> None:
+    # Tests only: widen the window between building and publishing a store so a kill test
+    # can aim at it. Unset in normal use.
+    delay = os.environ.get("PAIRSWEEP_TEST_CREATION_DELAY")
+    if delay:
+        time.sleep(float(delay))
+
+
+def _build(
+    path: Path,
+    *,
+    coords: Mapping[str, tuple[np.ndarray, Mapping[str, Any]]],
+    variables: Sequence[Variable],
+    attrs: Mapping[str, Any],
+) -> None:
     root = zarr.open_group(str(path), mode="w-", zarr_format=3, attributes=dict(attrs))
     for name, (values, cattrs) in coords.items():
         values = np.asarray(values)
@@ -106,8 +188,47 @@ def create_store(
             attributes=dict(var.attrs),
             compressors=_COMPRESSORS,
         )
-    os.makedirs(Path(path) / STATE_DIR, exist_ok=True)
+    os.makedirs(path / STATE_DIR, exist_ok=True)
     _quiet_consolidate(path)
+
+
+def metadata_files(path: str | Path) -> list[str]:
+    """Relative paths of the files a new store holds: zarr.json files and coordinate chunks."""
+    path = Path(path)
+    return sorted(
+        p.relative_to(path).as_posix()
+        for p in path.rglob("*")
+        if p.is_file() and p.relative_to(path).parts[0] != STATE_DIR
+    )
+
+
+def _write_manifest(path: Path) -> None:
+    files = {}
+    for rel in metadata_files(path):
+        files[rel] = file_digest(path / rel)
+        copy = path / PRISTINE_DIR / rel
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path / rel, copy)
+    (path / MANIFEST).write_text(json.dumps({"format": 1, "files": files}, indent=1))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(path: Path) -> None:
+    for dirpath, _, filenames in os.walk(path):
+        for name in filenames:
+            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(dirpath))
 
 
 def read_root_attrs(path: str | Path) -> dict[str, Any]:
@@ -142,19 +263,24 @@ def write_block(
         arr[region] = values
 
 
-def sync_block(path: str | Path, arrays: Mapping[str, zarr.Array], block_index: tuple[int, ...]) -> None:
-    """fsync the chunk files of one block, so a node crash cannot leave a ledger entry
-    pointing at data still in the page cache. A chunk equal to the fill value is never
-    written (zarr's ``write_empty_chunks=False``) and has no file to sync."""
-    for arr in arrays.values():
-        coords = block_index + (0,) * (arr.ndim - len(block_index))
-        key = arr.metadata.encode_chunk_key(coords)
-        chunk_file = Path(path) / arr.path / key
-        try:
-            fd = os.open(chunk_file, os.O_RDONLY)
-        except FileNotFoundError:
-            continue
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def chunk_key(arr: zarr.Array, block_index: tuple[int, ...]) -> str:
+    """Path, relative to the store, of the chunk of ``arr`` that block ``block_index`` writes."""
+    coords = block_index + (0,) * (arr.ndim - len(block_index))
+    return f"{arr.path}/{arr.metadata.encode_chunk_key(coords)}"
+
+
+def sync_block(
+    path: str | Path, arrays: Mapping[str, zarr.Array], block_index: tuple[int, ...], *, fsync: bool = True
+) -> dict[str, list[Any]]:
+    """Read back (and, with ``fsync``, fsync) the chunk files of one block; return
+    ``{variable: [chunk key, size, blake2b]}`` for its ledger entry (see :mod:`.checksum`).
+
+    fsync before the ledger entry means a node crash cannot leave an entry pointing at data
+    still in the page cache. A chunk equal to the fill value is never written (zarr's
+    ``write_empty_chunks=False``): its size and checksum are None.
+    """
+    out: dict[str, list[Any]] = {}
+    for name, arr in arrays.items():
+        key = chunk_key(arr, block_index)
+        out[name] = [key, *(file_digest(Path(path) / key, fsync=fsync) or [None, None])]
+    return out

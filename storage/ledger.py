@@ -14,8 +14,11 @@ The entry also carries the block's status counts and the messages of its failed 
 Run logs (``_pairsweep/runs/<run id>.log``) record, from the client, each block submitted
 by that run: the audit trail that shows what a resume recomputed.
 
-Not safe for two clients running the same store at once (both would compute the same
-blocks; results stay correct since blocks are deterministic, but work is wasted).
+Each entry also records, per variable, the chunk key, size and blake2b of the chunk file
+the block wrote (``None`` where zarr wrote no file: a fill-value chunk), and a checksum of
+the entry itself; ``pairsweep verify`` checks both (:mod:`.checksum`, :mod:`.verify`).
+
+One client per store: the engine holds the store's lock (:mod:`.lock`) for the whole run.
 Requires a POSIX filesystem path (local disk or a shared HPC filesystem).
 """
 
@@ -30,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import StoreError
 from .layout import STATE_DIR
 
 __all__ = [
@@ -102,8 +106,15 @@ def done_blocks(store: str | Path, n_blocks: int) -> np.ndarray:
 def iter_entries(store: str | Path) -> Iterator[dict[str, Any]]:
     """Every ledger entry, in block order."""
     for block_id in sorted(_entry_ids(store)):
-        with open(_blocks_dir(store) / f"{block_id}.json") as f:
-            yield json.load(f)
+        path = _blocks_dir(store) / f"{block_id}.json"
+        try:
+            with open(path) as f:
+                yield json.load(f)
+        except ValueError:
+            raise StoreError(
+                f"store: ledger entry {path} is damaged; run `pairsweep verify {store}` "
+                "to mark its block not done"
+            ) from None
 
 
 def append_run_log(store: str | Path, run_id: str, block_ids: list[int]) -> None:

@@ -6,6 +6,8 @@
 ``pairsweep kernels [NAME]``     registered kernels, their parameters, units and ranges (with
                                  NAME, also the kernel's documentation)
 ``pairsweep slice STORE VAR``    print or export a 2-D slice of a result
+``pairsweep verify STORE``       check every done block against its checksums; mark bad
+                                 blocks not done (exit 1 when something was wrong)
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 
 from pairsweep.cluster import ClusterError
 from pairsweep.kernels import Kernel, available_kernels, get_kernel
+from pairsweep.storage.errors import StoreError
 
 from .spec import ClusterSpec, SpecError, Sweep, load_spec
 
@@ -105,6 +108,14 @@ def _cmd_status(args: argparse.Namespace) -> int:
             if table:
                 print(table)
     return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from pairsweep.storage.verify import verify_store
+
+    report = verify_store(args.store, repair=not args.check_only)
+    print(report)
+    return 0 if report.clean else 1
 
 
 def _cmd_failures(args: argparse.Namespace) -> int:
@@ -218,6 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(func=_cmd_status)
 
+    verify = sub.add_parser("verify", help="check every done block against its checksums; mark bad ones "
+                                           "not done so that `run` recomputes them; repair damaged metadata")
+    verify.add_argument("store")
+    verify.add_argument("--check-only", action="store_true", help="report only; change nothing")
+    verify.set_defaults(func=_cmd_verify)
+
     fails = sub.add_parser("failures", help="CSV of points that failed or did not converge, with messages")
     fails.add_argument("store")
     fails.add_argument("--limit", type=int, default=0, help="print at most this many rows")
@@ -251,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(exc) or "interrupted; every block already done is kept; run the same command to resume"
         print(f"pairsweep: {message}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (SpecError, ClusterError, KeyError, FileNotFoundError) as exc:
+    except (SpecError, ClusterError, StoreError, KeyError, FileNotFoundError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"pairsweep: error: {message}", file=sys.stderr)
         return 2

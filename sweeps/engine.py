@@ -30,7 +30,17 @@ from pairsweep.cluster import ClusterError, capacity, cluster_info, connect, das
 from pairsweep.cluster import validate as validate_cluster
 from pairsweep.kernels import Status
 from pairsweep.storage import ledger
-from pairsweep.storage.layout import Variable, create_store, read_root_attrs, update_root_attrs
+from pairsweep.storage.errors import StoreError, StoreLockedError
+from pairsweep.storage.layout import (
+    MANIFEST,
+    Variable,
+    create_store,
+    discard_half_created,
+    missing_arrays,
+    read_root_attrs,
+    update_root_attrs,
+)
+from pairsweep.storage.lock import StoreLock
 
 from .execute import compute_block
 from .grid import BlockGrid
@@ -242,6 +252,11 @@ def check_store(sweep: Sweep) -> tuple[ResolvedSweep, bool]:
         meta = read_root_attrs(store)["pairsweep"]
         stored = canonical_stored_spec(meta["spec"], rs.kernel.parameter_map)
     except Exception as exc:  # noqa: BLE001 - anything unreadable is not ours to touch
+        if (store / MANIFEST).is_file():
+            raise StoreError(
+                f"store: {store} is a pairsweep store but its root metadata cannot be read "
+                f"({type(exc).__name__}: {exc}); run `pairsweep verify {store}` to repair it"
+            ) from None
         raise SpecMismatchError(
             f"store: {store} exists and is not a pairsweep store ({type(exc).__name__}: {exc}); "
             "choose another path or remove it yourself"
@@ -261,17 +276,46 @@ def check_store(sweep: Sweep) -> tuple[ResolvedSweep, bool]:
     return replace(rs, stored_hash=meta["spec_hash"]), True
 
 
+def _lock(store: Path, purpose: str = "run") -> StoreLock:
+    """Take the store's lock (one writer per store; :mod:`pairsweep.storage.lock`)."""
+    store.parent.mkdir(parents=True, exist_ok=True)
+    lock = StoreLock.acquire(store, purpose=purpose)
+    if lock.takeover_message:
+        print(f"pairsweep: {lock.takeover_message}", file=sys.stderr)
+    return lock
+
+
 def prepare_store(sweep: Sweep) -> ResolvedSweep:
     """Validate ``sweep`` and create its store, or check an existing store matches it.
 
     A store created by a different spec is never touched: :class:`SpecMismatchError` lists
     every difference. When resuming with no explicit chunks, the store's block shape is
-    adopted (so a resume never depends on how the default block size is computed).
+    adopted (so a resume never depends on how the default block size is computed). Holds
+    the store's lock while it works; :class:`StoreLockedError` if another process holds it.
     """
+    check_store(sweep)  # the store path first: the lock file goes beside the store
+    with _lock(resolve(sweep).store, "prepare"):
+        return _prepare_locked(sweep)
+
+
+def _prepare_locked(sweep: Sweep) -> ResolvedSweep:
     rs, exists = check_store(sweep)
-    if exists:
-        return rs
     store = rs.store
+    if exists:
+        missing = missing_arrays(store, [*_coords(rs), *(v.name for v in _variables(rs))])
+        if not missing:
+            return rs
+        # A root group without its arrays: left by a kill during creation before creation
+        # was atomic. Replaced when nothing was computed in it, never trusted.
+        if not discard_half_created(store):
+            raise StoreError(
+                f"store: {store} lacks the arrays {', '.join(missing)} but holds other files "
+                f"(computed blocks?); nothing was changed. `pairsweep verify {store}` restores "
+                "arrays from the store's creation record when it has one; otherwise move the "
+                "store away"
+            )
+        print(f"pairsweep: {store} was only half created (no {', '.join(missing)}); creating "
+              "it anew", file=sys.stderr)
     store.parent.mkdir(parents=True, exist_ok=True)
     attrs = {
         "title": f"pairsweep result: {rs.kernel.name}",
@@ -333,22 +377,26 @@ def run_sweep(
         validate_cluster(sweep.cluster.kind, sweep.cluster.options)
     except ClusterError as exc:
         raise SpecError(str(exc)) from None
-    rs = prepare_store(sweep)
-    grid = BlockGrid(rs.shape, rs.chunks)
-    done = ledger.done_blocks(rs.store, grid.n_blocks)
-    if client is None and done.all():
-        # Nothing left: answer at once instead of starting (or queueing for) a cluster.
-        return SweepReport(
-            store=rs.store.resolve(),
-            spec_hash=rs.spec_hash,
-            n_points=grid.n_points,
-            n_blocks=grid.n_blocks,
-            blocks_already_done=grid.n_blocks,
-        )
-    if client is None:
-        with connect(sweep.cluster.kind, sweep.cluster.options) as new_client:
-            return _run(rs, new_client, done, progress=progress, durable=durable)
-    return _run(rs, client, done, progress=progress, durable=durable)
+    lock = _lock(resolve(sweep).store)  # held from before creation to the end: one writer
+    try:
+        rs = _prepare_locked(sweep)
+        grid = BlockGrid(rs.shape, rs.chunks)
+        done = ledger.done_blocks(rs.store, grid.n_blocks)
+        if client is None and done.all():
+            # Nothing left: answer at once instead of starting (or queueing for) a cluster.
+            return SweepReport(
+                store=rs.store.resolve(),
+                spec_hash=rs.spec_hash,
+                n_points=grid.n_points,
+                n_blocks=grid.n_blocks,
+                blocks_already_done=grid.n_blocks,
+            )
+        if client is None:
+            with connect(sweep.cluster.kind, sweep.cluster.options) as new_client:
+                return _run(rs, new_client, done, progress=progress, durable=durable, lock=lock)
+        return _run(rs, client, done, progress=progress, durable=durable, lock=lock)
+    finally:
+        lock.release()
 
 
 def _progress_bar(enabled: bool, total: int, initial: int):
@@ -357,7 +405,9 @@ def _progress_bar(enabled: bool, total: int, initial: int):
     return tqdm(total=total, initial=initial, unit="pt", disable=not enabled, file=sys.stderr, smoothing=0.05)
 
 
-def _run(rs: ResolvedSweep, client: Client, done: np.ndarray, *, progress: bool, durable: bool) -> SweepReport:
+def _run(
+    rs: ResolvedSweep, client: Client, done: np.ndarray, *, progress: bool, durable: bool, lock: StoreLock | None = None
+) -> SweepReport:
     """Submit every block not marked in ``done`` (the ledger's mask, read once by the caller)."""
     started = time.perf_counter()
     store = rs.store.resolve()
@@ -432,6 +482,8 @@ def _run(rs: ResolvedSweep, client: Client, done: np.ndarray, *, progress: bool,
                 refresh=False,
             )
             future.release()
+            if lock is not None and lock.lost:
+                raise StoreLockedError(f"store: lost the lock of {store} to another process; stopping")
             submit(1)
     except KeyboardInterrupt:
         interrupted = True

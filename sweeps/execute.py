@@ -25,6 +25,7 @@ from pairsweep.kernels import Kernel, Status, get_kernel, loop_points
 from pairsweep.kernels._loop import MESSAGE_LIMIT
 from pairsweep.storage import ledger
 from pairsweep.storage.axes import axis_values
+from pairsweep.storage.checksum import sealed
 from pairsweep.storage.layout import open_arrays, read_root_attrs, sync_block, write_block
 
 from .grid import BlockGrid, block_parameters
@@ -157,9 +158,7 @@ def compute_block(store: str, block_id: int, spec_hash: str, run_id: str, durabl
     data["status"] = result.status.reshape(block_shape)
     arrays = open_arrays(store, tuple(data), spec_hash)
     write_block(arrays, slices, data)
-    block_index = ctx.grid.block_index(block_id)
-    if durable:
-        sync_block(store, arrays, block_index)
+    chunks = sync_block(store, arrays, ctx.grid.block_index(block_id), fsync=durable)
 
     counts = np.bincount(result.status, minlength=3)
     # Failure messages are keyed by the point's flat index in the whole grid, so the
@@ -180,5 +179,7 @@ def compute_block(store: str, block_id: int, spec_hash: str, run_id: str, durabl
         "worker": f"{socket.gethostname()}:{os.getpid()}",
     }
     entry = {**summary, "messages": {str(int(f)): m for f, m in zip(flat, result.messages.values(), strict=True)}}
+    # checksums of the chunk files, and a seal over the entry itself: `pairsweep verify`
+    entry = sealed({**entry, "chunks": chunks})
     ledger.write_entry(store, block_id, entry)
     return summary
