@@ -6,6 +6,7 @@
 ``pairsweep kernels [NAME]``     registered kernels, their parameters, units and ranges (with
                                  NAME, also the kernel's documentation)
 ``pairsweep slice STORE VAR``    print or export a 2-D slice of a result
+``pairsweep plot STORE VAR``     a figure (line or map) of a result
 """
 
 from __future__ import annotations
@@ -136,41 +137,62 @@ def _cmd_kernels(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_slice(args: argparse.Namespace) -> int:
+def _open_store(path: str):
     from pairsweep.storage import open_result
 
-    ds = open_result(args.store)
+    if not (Path(path) / "zarr.json").is_file():
+        raise SpecError(f"store: {path} is not a pairsweep store (no zarr.json)")
+    return open_result(path)
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from .plot import check_figure_path, plot_variable, save_figure
+    from .selection import parse_selections
+
+    out = check_figure_path(args.output)
+    sel = parse_selections(args.sel)
+    fig, notes = plot_variable(_open_store(args.store), args.variable, x=args.x, y=args.y, sel=sel,
+                               nearest=args.nearest, facet=args.facet, contours=args.contour or (),
+                               log_values=args.log_values)
+    for note in notes:
+        print(f"pairsweep: {note}", file=sys.stderr)
+    save_figure(fig, out)
+    print(f"wrote {out}")
+    return 0
+
+
+def _cmd_slice(args: argparse.Namespace) -> int:
+    from .plot import FIGURE_SUFFIXES, check_figure_path, plot_variable, save_figure
+    from .selection import parse_selections, select
+
+    out = Path(args.output) if args.output else None
+    if out is not None and out.suffix.lower() not in (".csv", ".nc", *FIGURE_SUFFIXES):
+        raise SpecError(f"--output: unknown format {out.suffix!r}; allowed: .csv, .nc, {', '.join(FIGURE_SUFFIXES)}")
+    if out is not None and out.suffix.lower() in FIGURE_SUFFIXES:
+        check_figure_path(out)
+    sel = parse_selections(args.sel)
+    ds = _open_store(args.store)
     if args.variable not in ds.data_vars:
         raise SpecError(f"variable: {args.variable!r} not in store; variables: {', '.join(ds.data_vars)}")
-    da = ds[args.variable]
-    for item in args.sel or []:
-        dim, _, raw = item.partition("=")
-        if dim not in da.dims:
-            raise SpecError(f"--sel {item}: {dim!r} is not a dimension of {args.variable}; dimensions: {', '.join(da.dims)}")
-        da = da.sel({dim: _parse_value(raw)}, method="nearest" if da[dim].dtype.kind in "fiu" else None)
+    da, notes = select(ds[args.variable], sel, nearest=args.nearest)
+    for note in notes:
+        print(f"pairsweep: {note}", file=sys.stderr)
     if da.ndim > 2:
         raise SpecError(
             f"--sel: {args.variable} still has dimensions {', '.join(da.dims)}; fix all but two with --sel DIM=VALUE"
         )
+    if out is not None and out.suffix.lower() in FIGURE_SUFFIXES:
+        # the same figure as `pairsweep plot`: log axes, units, non-ok points marked
+        fig, _ = plot_variable(ds, args.variable, sel=sel, nearest=args.nearest)
+        save_figure(fig, out)
+        print(f"wrote {out}")
+        return 0
     da = da.load()
-    if args.output:
-        out = Path(args.output)
+    if out is not None:
         if out.suffix == ".nc":
             da.to_netcdf(out)
-        elif out.suffix == ".csv":
-            da.to_dataframe().to_csv(out)
-        elif out.suffix == ".png":
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-
-            fig, ax = plt.subplots(figsize=(6, 4.5))
-            da.plot(ax=ax) if da.ndim == 2 else da.plot.line(ax=ax, marker="o")
-            fig.tight_layout()
-            fig.savefig(out, dpi=120)
         else:
-            raise SpecError(f"--output: unknown format {out.suffix!r}; allowed: .csv, .nc, .png")
+            da.to_dataframe().to_csv(out)
         print(f"wrote {out}")
         return 0
     unit = da.attrs.get("units", "")
@@ -220,9 +242,24 @@ def build_parser() -> argparse.ArgumentParser:
     sl = sub.add_parser("slice", help="print or export a 2-D (or 1-D) slice of a stored variable")
     sl.add_argument("store")
     sl.add_argument("variable")
-    sl.add_argument("--sel", action="append", metavar="DIM=VALUE", help="fix a dimension (nearest value); repeatable")
-    sl.add_argument("--output", "-o", help="write to .csv, .nc or .png instead of printing")
+    sl.add_argument("--sel", action="append", metavar="DIM=VALUE", help="fix a dimension to a grid value; repeatable")
+    sl.add_argument("--nearest", action="store_true", help="--sel takes the nearest grid value (and says which)")
+    sl.add_argument("--output", "-o", help="write to .csv, .nc, or a figure (.png, .pdf, .svg) instead of printing")
     sl.set_defaults(func=_cmd_slice)
+
+    pl = sub.add_parser("plot", help="draw a stored variable: a line or a map, log axes for log-spaced axes")
+    pl.add_argument("store")
+    pl.add_argument("variable")
+    pl.add_argument("--x", help="dimension along the horizontal axis")
+    pl.add_argument("--y", help="dimension along the vertical axis (makes a map)")
+    pl.add_argument("--sel", action="append", metavar="DIM=VALUE", help="fix a dimension to a grid value; repeatable")
+    pl.add_argument("--nearest", action="store_true", help="--sel takes the nearest grid value (and says which)")
+    pl.add_argument("--facet", metavar="DIM", help="one panel per value of DIM")
+    pl.add_argument("--contour", action="append", type=float, metavar="LEVEL",
+                    help="draw the line where the variable equals LEVEL; repeatable")
+    pl.add_argument("--log-values", action="store_true", help="logarithmic colour scale (map) or value axis (line)")
+    pl.add_argument("--output", "-o", required=True, help="figure file: .png, .pdf or .svg")
+    pl.set_defaults(func=_cmd_plot)
     return parser
 
 
