@@ -7,6 +7,7 @@
                                  NAME, also the kernel's documentation)
 ``pairsweep slice STORE VAR``    print or export a 2-D slice of a result
 ``pairsweep plot STORE VAR``     a figure (line or map) of a result
+``pairsweep export STORE -o F``  the whole store as netCDF or long-format CSV
 """
 
 from __future__ import annotations
@@ -161,6 +162,22 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from pairsweep.storage import ledger
+
+    from .export import check_export_path, export_csv, export_netcdf
+
+    out = check_export_path(args.output, force=args.force)
+    ds = _open_store(args.store)
+    if out.suffix.lower() == ".nc":
+        export_netcdf(ds, out)
+    else:
+        messages = {int(k): v for e in ledger.iter_entries(args.store) for k, v in e.get("messages", {}).items()}
+        export_csv(ds, out, messages)
+    print(f"wrote {out}")
+    return 0
+
+
 def _cmd_slice(args: argparse.Namespace) -> int:
     from .plot import FIGURE_SUFFIXES, check_figure_path, plot_variable, save_figure
     from .selection import parse_selections, select
@@ -190,7 +207,9 @@ def _cmd_slice(args: argparse.Namespace) -> int:
     da = da.load()
     if out is not None:
         if out.suffix == ".nc":
-            da.to_netcdf(out)
+            from .export import export_netcdf
+
+            export_netcdf(da.to_dataset(), out)
         else:
             da.to_dataframe().to_csv(out)
         print(f"wrote {out}")
@@ -246,6 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
     sl.add_argument("--nearest", action="store_true", help="--sel takes the nearest grid value (and says which)")
     sl.add_argument("--output", "-o", help="write to .csv, .nc, or a figure (.png, .pdf, .svg) instead of printing")
     sl.set_defaults(func=_cmd_slice)
+
+    ex = sub.add_parser("export", help="the whole store as netCDF (.nc) or a long-format CSV (.csv)")
+    ex.add_argument("store")
+    ex.add_argument("--output", "-o", required=True, help="x.nc (netCDF-3, provenance as JSON attributes) or x.csv")
+    ex.add_argument("--force", action="store_true", help="replace an existing output file")
+    ex.set_defaults(func=_cmd_export)
 
     pl = sub.add_parser("plot", help="draw a stored variable: a line or a map, log axes for log-spaced axes")
     pl.add_argument("store")
