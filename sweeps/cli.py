@@ -33,6 +33,15 @@ from .spec import ClusterSpec, SpecError, Sweep, load_spec
 __all__ = ["main"]
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pairsweep")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def _parse_value(text: str) -> Any:
     for convert in (int, float):
         try:
@@ -74,7 +83,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if sweep.cluster.kind in ("slurm", "pbs"):
             print(job_script(sweep.cluster.kind, sweep.cluster.options))
         return 0
-    report = run_sweep(sweep, progress=not args.no_progress)
+    verbosity = -1 if args.quiet else min(args.verbose, 1)
+    report = run_sweep(sweep, progress=not args.no_progress, verbosity=verbosity)
     print(report)
     return 0 if report.complete else 3
 
@@ -231,6 +241,7 @@ def _cmd_slice(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pairsweep", description="Distributed parameter sweeps of superconductivity models.")
+    parser.add_argument("--version", action="version", version=f"pairsweep {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run or resume the sweep described by a TOML spec")
@@ -240,7 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--address", help="run on an existing scheduler (tcp://host:port)")
     run.add_argument("--workers", type=int, help="number of local workers (default: one per core)")
     run.add_argument("--dry-run", action="store_true", help="validate the spec (and print the job script) without running")
-    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar or lines (the dashboard link is still printed)")
+    talk = run.add_mutually_exclusive_group()
+    talk.add_argument("-v", "--verbose", action="count", default=0, help="also a line per block and distributed's INFO messages")
+    talk.add_argument("-q", "--quiet", action="store_true", help="print only errors and the final report")
     run.set_defaults(func=_cmd_run)
 
     status = sub.add_parser("status", help="progress of a store: done / remaining / failed, per-axis coverage")
