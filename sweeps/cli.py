@@ -8,6 +8,7 @@
 ``pairsweep slice STORE VAR``    print or export a 2-D slice of a result
 ``pairsweep plot STORE VAR``     a figure (line or map) of a result
 ``pairsweep export STORE -o F``  the whole store as netCDF or long-format CSV
+``pairsweep view STORE``         a live browser page of the results (Bokeh, localhost)
 """
 
 from __future__ import annotations
@@ -84,9 +85,38 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(job_script(sweep.cluster.kind, sweep.cluster.options))
         return 0
     verbosity = -1 if args.quiet else min(args.verbose, 1)
-    report = run_sweep(sweep, progress=not args.no_progress, verbosity=verbosity)
+    viewer = _start_view(sweep) if args.view else None
+    try:
+        report = run_sweep(sweep, progress=not args.no_progress, verbosity=verbosity)
+    finally:
+        if viewer is not None:
+            viewer.terminate()
+            viewer.wait(timeout=30)
     print(report)
     return 0 if report.complete else 3
+
+
+def _start_view(sweep: Sweep):
+    """Create (or check) the store, then serve its page from a child process for the run's
+    duration; the child is ours and is stopped by its pid when the run ends."""
+    import subprocess
+
+    from .engine import prepare_store
+    from .view import free_port
+
+    rs = prepare_store(sweep)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "pairsweep.sweeps.view", str(rs.store), "--port", str(port), "--no-banner"],
+                            stdout=subprocess.DEVNULL)
+    print(f"pairsweep: results view at http://127.0.0.1:{port}/", file=sys.stderr, flush=True)
+    return proc
+
+
+def _cmd_view(args: argparse.Namespace) -> int:
+    from .view import serve
+
+    serve(args.store, args.port)
+    return 0
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -252,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="number of local workers (default: one per core)")
     run.add_argument("--dry-run", action="store_true", help="validate the spec (and print the job script) without running")
     run.add_argument("--no-progress", action="store_true", help="no progress bar or lines (the dashboard link is still printed)")
+    run.add_argument("--view", action="store_true", help="also serve the live results page (pairsweep view) during the run")
     talk = run.add_mutually_exclusive_group()
     talk.add_argument("-v", "--verbose", action="count", default=0, help="also a line per block and distributed's INFO messages")
     talk.add_argument("-q", "--quiet", action="store_true", help="print only errors and the final report")
@@ -285,6 +316,11 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--output", "-o", required=True, help="x.nc (netCDF-3, provenance as JSON attributes) or x.csv")
     ex.add_argument("--force", action="store_true", help="replace an existing output file")
     ex.set_defaults(func=_cmd_export)
+
+    vw = sub.add_parser("view", help="serve a live browser page of the results on 127.0.0.1 (Bokeh)")
+    vw.add_argument("store")
+    vw.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    vw.set_defaults(func=_cmd_view)
 
     pl = sub.add_parser("plot", help="draw a stored variable: a line or a map, log axes for log-spaced axes")
     pl.add_argument("store")
