@@ -116,6 +116,7 @@ class LiveSlice:
         self.messages: dict[int, str] = {}
         self.blocks_read = 0
         self._totals = {"ok": 0, "not_converged": 0, "failed": 0}
+        self.regions: list[tuple[slice, slice]] = []
         nx = info.coords[choice.x].size
         ny = info.coords[choice.y].size if choice.y else 1
         self.values = np.full((nx, ny), np.nan)
@@ -126,9 +127,11 @@ class LiveSlice:
         return {"blocks_done": int(self.seen.sum()), "n_blocks": self.info.grid.n_blocks, **self._totals}
 
     def refresh(self) -> list[int]:
-        """Read the blocks that became done since the last call; return their ids."""
+        """Read the blocks that became done since the last call; return their ids.
+        ``regions`` then lists the (x, y) index ranges of the slice those blocks changed."""
         done = ledger.done_blocks(self.info.path, self.info.grid.n_blocks)
         new = np.flatnonzero(done & ~self.seen)
+        self.regions = []
         for block_id in new.tolist():
             self._read_entry(block_id)
             if self._block_in_slice(block_id):
@@ -188,6 +191,9 @@ class LiveSlice:
         index, kept = self._index(self.info.axes, slices)
         self._place(self.status, np.asarray(self._status[index]), kept, slices)
         self.blocks_read += 1
+        ny = self.values.shape[1]
+        self.regions.append((slices.get(self.choice.x, slice(0, self.values.shape[0])),
+                             slices.get(self.choice.y, slice(0, ny)) if self.choice.y else slice(0, 1)))
 
     def flat_index(self, i: int, j: int) -> int:
         """Grid flat index (the ledger's message key) of slice cell (i, j)."""

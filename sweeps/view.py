@@ -37,6 +37,18 @@ _LINE = "(line)"
 _STATUS_NAMES = {0: "ok", 1: "not converged", 2: "failed", 255: "not computed"}
 _NAMES = np.array([_STATUS_NAMES.get(code, str(code)) for code in range(256)], dtype=object)
 _HOST = "127.0.0.1"
+#: Above this many cells a map is one image (patched block by block) instead of one quad per
+#: cell: a browser handles 10⁶ pixels, not 10⁶ glyphs with their hover fields.
+IMAGE_CELLS = 40_000
+
+
+def _evenly_spaced(values: np.ndarray) -> bool:
+    """Increasing, with equal steps on a linear or on a log scale: drawable as image pixels."""
+    v = np.asarray(values, dtype=float)
+    if v.size < 2 or np.any(np.diff(v) <= 0):
+        return False
+    steps = np.diff(v)
+    return bool(np.allclose(steps, steps[0], rtol=1e-6) or is_log_spaced(v))
 
 
 def _fmt(value: Any) -> str:
@@ -60,8 +72,10 @@ class ViewApp:
         self.y_select = Select(title="y axis", width=140)
         self.fixed_selects: dict[str, Select] = {}
         self.cells = ColumnDataSource(data={})
-        self.not_converged = ColumnDataSource(data={"x": [], "y": []})
-        self.failed = ColumnDataSource(data={"x": [], "y": []})
+        self.image = ColumnDataSource(data={"image": [], "x": [], "y": [], "dw": [], "dh": []})
+        self.image_mode = False
+        self.not_converged = ColumnDataSource(data={"x": [], "y": [], "value": [], "message": []})
+        self.failed = ColumnDataSource(data={"x": [], "y": [], "value": [], "message": []})
         self.counts = Div(text="", width=700)
         self.controls = column(width=200)
         self.plot_holder = column()
@@ -153,62 +167,54 @@ class ViewApp:
             tooltips.append((c.y, "@y{%.6g}"))
             formatters["@y"] = "printf"
             self.mapper = LinearColorMapper(palette=Viridis256, nan_color="#d9d9d9")
-            renderer = fig.quad(left="left", right="right", bottom="bottom", top="top", source=self.cells,
-                                fill_color={"field": "shown", "transform": self.mapper}, line_color=None)
+            xs, ys = self.info.coords[c.x], self.info.coords[c.y]
+            self.image_mode = (xs.size * ys.size > IMAGE_CELLS and _evenly_spaced(xs) and _evenly_spaced(ys))
+            if self.image_mode:
+                renderer = fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.image,
+                                     color_mapper=self.mapper)
+                tooltips = [(c.x, "$x{%.6g}"), (c.y, "$y{%.6g}"), (c.var, "@image{%.6g}")]
+                formatters = {"$x": "printf", "$y": "printf", "@image": "printf"}
+            else:
+                renderer = fig.quad(left="left", right="right", bottom="bottom", top="top", source=self.cells,
+                                    fill_color={"field": "shown", "transform": self.mapper}, line_color=None)
             fig.add_layout(ColorBar(color_mapper=self.mapper, title=value_label), "right")
         for d, i in c.fixed.items():
             tooltips.append((d, _fmt(self.info.coords[d][i].item())))
-        tooltips += [(c.var, "@value{%.6g}"), ("status", "@status"), ("message", "@message")]
+        if not self.image_mode:
+            tooltips += [(c.var, "@value{%.6g}"), ("status", "@status"), ("message", "@message")]
         fig.add_tools(HoverTool(renderers=[renderer], tooltips=tooltips, formatters=formatters))
-        y_field = "y" if c.y is not None else "y"
-        fig.scatter("x", y_field, source=self.not_converged, marker="circle", size=9, fill_color=None,
-                    line_color="orange", line_width=2, legend_label="not converged")
-        fig.scatter("x", y_field, source=self.failed, marker="x", size=10, line_color="red", line_width=2,
-                    legend_label="failed")
+        marks = [
+            fig.scatter("x", "y", source=self.not_converged, marker="circle", size=9, fill_color=None,
+                        line_color="orange", line_width=2, legend_label="not converged"),
+            fig.scatter("x", "y", source=self.failed, marker="x", size=10, line_color="red", line_width=2,
+                        legend_label="failed"),
+        ]
+        # the marks carry their own hover: in image mode the only place a message shows
+        mark_tips = [(c.x, "@x{%.6g}")] + ([(c.y, "@y{%.6g}")] if c.y else []) + [
+            (c.var, "@value{%.6g}"), ("status", "@status"), ("message", "@message")]
+        fig.add_tools(HoverTool(renderers=marks, tooltips=mark_tips,
+                                formatters={"@x": "printf", "@y": "printf", "@value": "printf"}))
         fig.legend.location = "top_right"
         fig.legend.background_fill_alpha = 0.6
         self.figure = fig
         return fig
 
     # -- data -----------------------------------------------------------------------------
-    def _push(self) -> None:
+    def _push(self, regions: list[tuple[slice, slice]] | None = None) -> None:
+        """Send the slice to the page: all of it, or (image mode) only ``regions``."""
         c, live = self.live.choice, self.live
         xs = self.info.coords[c.x].astype(float)
+        ys = self.info.coords[c.y].astype(float) if c.y is not None else None
         values, status = live.values, live.status
-        ok = status == 0
-        shown = np.where(ok, values, np.nan)
-        nx, ny = values.shape
-        ii, jj = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
-        ii, jj = ii.ravel(), jj.ravel()
-        codes = status.ravel()
-        messages = np.full(codes.size, "", dtype=object)
-        for k in np.flatnonzero((codes == 1) | (codes == 2)).tolist():  # only non-ok cells have one
-            messages[k] = live.messages.get(live.flat_index(int(ii[k]), int(jj[k])), "")
-        data: dict[str, Any] = {
-            "x": xs[ii], "value": values.ravel(), "shown": shown.ravel(),
-            "status": _NAMES[codes], "message": messages,
-        }
-        if c.y is not None:
-            ys = self.info.coords[c.y].astype(float)
-            xe = _edges(np.sort(xs), is_log_spaced(np.sort(xs)))
-            ye = _edges(np.sort(ys), is_log_spaced(np.sort(ys)))
-            xrank, yrank = np.argsort(np.argsort(xs)), np.argsort(np.argsort(ys))
-            data.update(y=ys[jj], left=xe[xrank[ii]], right=xe[xrank[ii] + 1],
-                        bottom=ye[yrank[jj]], top=ye[yrank[jj] + 1])
-            mark_y = ys[jj]
-            finite = shown[np.isfinite(shown)]
-            if finite.size and self.mapper is not None:
-                self.mapper.low, self.mapper.high = float(finite.min()), float(finite.max())
+        shown = np.where(status == 0, values, np.nan)
+        finite = shown[np.isfinite(shown)]
+        if self.mapper is not None and finite.size:
+            self.mapper.low, self.mapper.high = float(finite.min()), float(finite.max())
+        if self.image_mode:
+            self._push_image(shown, xs, ys, regions)
         else:
-            finite = shown[np.isfinite(shown)]
-            floor = float(finite.min()) if finite.size else 0.0
-            raw = values.ravel()
-            mark_y = np.where(np.isfinite(raw), raw, floor)  # a NaN result is marked at the bottom
-            data["y"] = mark_y
-        self.cells.data = data
-        for source, code in ((self.not_converged, 1), (self.failed, 2)):
-            hit = codes == code
-            source.data = {"x": xs[ii][hit], "y": mark_y[hit]}
+            self._push_cells(values, status, shown, xs, ys)
+        self._push_marks(values, status, xs, ys, finite)
         counts = live.counts()
         self.counts.text = (
             f"<b>{self.info.path.name}</b> ({self.info.kernel}): blocks {counts['blocks_done']}/{counts['n_blocks']} done"
@@ -216,11 +222,62 @@ class ViewApp:
             f"failed {counts['failed']} &middot; updated {datetime.now():%H:%M:%S}"
         )
 
+    def _push_image(self, shown: np.ndarray, xs: np.ndarray, ys: np.ndarray, regions: Any) -> None:
+        image = shown.T.astype(np.float32)  # rows are y
+        if regions is None or not self.image.data["image"]:
+            xe = _edges(xs, is_log_spaced(xs))
+            ye = _edges(ys, is_log_spaced(ys))
+            self.image.data = {"image": [image], "x": [xe[0]], "y": [ye[0]], "dw": [xe[-1] - xe[0]],
+                               "dh": [ye[-1] - ye[0]]}
+            return
+        patches = [((0, sy, sx), image[sy, sx].ravel()) for sx, sy in regions]
+        if patches:
+            self.image.patch({"image": patches})
+
+    def _push_cells(self, values: np.ndarray, status: np.ndarray, shown: np.ndarray, xs: np.ndarray,
+                    ys: np.ndarray | None) -> None:
+        nx, ny = values.shape
+        ii, jj = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
+        ii, jj = ii.ravel(), jj.ravel()
+        codes = status.ravel()
+        data: dict[str, Any] = {"x": xs[ii], "value": values.ravel(), "shown": shown.ravel(),
+                                "status": _NAMES[codes], "message": self._messages(codes, ii, jj)}
+        if ys is not None:
+            xe = _edges(np.sort(xs), is_log_spaced(np.sort(xs)))
+            ye = _edges(np.sort(ys), is_log_spaced(np.sort(ys)))
+            xrank, yrank = np.argsort(np.argsort(xs)), np.argsort(np.argsort(ys))
+            data.update(y=ys[jj], left=xe[xrank[ii]], right=xe[xrank[ii] + 1],
+                        bottom=ye[yrank[jj]], top=ye[yrank[jj] + 1])
+        else:
+            data["y"] = self._line_y(values.ravel(), shown)
+        self.cells.data = data
+
+    def _messages(self, codes: np.ndarray, ii: np.ndarray, jj: np.ndarray) -> np.ndarray:
+        messages = np.full(codes.size, "", dtype=object)
+        for k in np.flatnonzero((codes == 1) | (codes == 2)).tolist():  # only non-ok cells have one
+            messages[k] = self.live.messages.get(self.live.flat_index(int(ii[k]), int(jj[k])), "")
+        return messages
+
+    @staticmethod
+    def _line_y(raw: np.ndarray, shown: np.ndarray) -> np.ndarray:
+        finite = shown[np.isfinite(shown)]
+        floor = float(finite.min()) if finite.size else 0.0
+        return np.where(np.isfinite(raw), raw, floor)  # a NaN result is marked at the bottom
+
+    def _push_marks(self, values: np.ndarray, status: np.ndarray, xs: np.ndarray, ys: np.ndarray | None,
+                    finite: np.ndarray) -> None:
+        for source, code in ((self.not_converged, 1), (self.failed, 2)):
+            ii, jj = np.nonzero(status == code)
+            raw = values[ii, jj]
+            y = ys[jj] if ys is not None else self._line_y(raw, finite)
+            source.data = {"x": xs[ii], "y": y, "value": raw, "status": [_STATUS_NAMES[code]] * ii.size,
+                           "message": list(self._messages(np.full(ii.size, code), ii, jj))}
+
     def update(self) -> list[int]:
         """Read blocks that landed since the last call and redraw; returns their ids."""
         new = self.live.refresh()
         if new:
-            self._push()
+            self._push(self.live.regions)
         return new
 
 

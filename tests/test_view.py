@@ -152,3 +152,23 @@ def test_run_with_view_prints_both_links_and_stops_the_page(tmp_path, subprocess
     assert "dashboard at http" in err and "complete" in out
     with pytest.raises(OSError):
         urllib.request.urlopen(url, timeout=5)  # stopped with the run
+
+
+def test_a_large_map_is_one_image_patched_only_where_blocks_landed(tmp_path):
+    # 250 x 200 = 50 000 cells (> IMAGE_CELLS): an image, not 50 000 quads
+    x = np.linspace(-3, 3, 250).tolist()
+    y = np.geomspace(0.01, 2.0, 200).tolist()
+    rs = prepare_store(Sweep(kernel="engine_kernels:SMOOTH", store=tmp_path / "big.zarr", axes={"x": x, "y": y},
+                             chunks={"x": 50, "y": 100}))  # 5 x 2 = 10 blocks
+    _land(rs, 0)
+    app = ViewApp(Document(), rs.store, interval_ms=0)
+    assert app.image_mode and app.cells.data == {}
+    image = app.image.data["image"][0]
+    assert image.shape == (200, 250) and np.isfinite(image).sum() == 50 * 100
+    assert app.image.data["x"][0] < -3 and app.image.data["y"][0] < 0.01  # outer cell edges
+    _land(rs, 3)  # x 50..99, y 100..199
+    assert app.update() == [3] and app.live.blocks_read == 2
+    image = app.image.data["image"][0]
+    assert np.isfinite(image).sum() == 2 * 50 * 100
+    gy, gx = np.meshgrid(y[100:], x[50:100], indexing="ij")
+    np.testing.assert_allclose(image[100:, 50:100], np.sin(gx) * np.exp(-gy**2), rtol=1e-6)  # float32 pixels
