@@ -19,6 +19,7 @@ import json
 import math
 import sys
 import textwrap
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -90,6 +91,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         report = run_sweep(sweep, progress=not args.no_progress, verbosity=verbosity)
     finally:
         if viewer is not None:
+            time.sleep(1.5)  # one more refresh, so open pages show the run's last blocks
             viewer.terminate()
             viewer.wait(timeout=30)
     print(report)
@@ -102,13 +104,16 @@ def _start_view(sweep: Sweep):
     import subprocess
 
     from .engine import prepare_store
-    from .view import free_port
 
     rs = prepare_store(sweep)
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "pairsweep.sweeps.view", str(rs.store), "--port", str(port), "--no-banner"],
-                            stdout=subprocess.DEVNULL)
-    print(f"pairsweep: results view at http://127.0.0.1:{port}/", file=sys.stderr, flush=True)
+    proc = subprocess.Popen([sys.executable, "-m", "pairsweep.sweeps.view", str(rs.store), "--announce-stdout"],
+                            stdout=subprocess.PIPE, text=True)
+    link = proc.stdout.readline().strip()  # the child binds a free port itself and says which
+    if not link:
+        proc.wait(timeout=30)
+        print("pairsweep: the results view did not start (see above); running without it", file=sys.stderr)
+        return None
+    print(link, file=sys.stderr, flush=True)
     return proc
 
 

@@ -14,7 +14,6 @@ elsewhere through ``ssh -L``).
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -31,7 +30,7 @@ from .spec import SpecError
 if TYPE_CHECKING:
     from bokeh.document import Document
 
-__all__ = ["ViewApp", "free_port", "main", "serve"]
+__all__ = ["ViewApp", "main", "serve"]
 
 _LINE = "(line)"
 _STATUS_NAMES = {0: "ok", 1: "not converged", 2: "failed", 255: "not computed"}
@@ -281,27 +280,22 @@ class ViewApp:
         return new
 
 
-def free_port() -> int:
-    """A TCP port free on localhost now (the OS picks; another process could take it later)."""
-    with socket.socket() as s:
-        s.bind((_HOST, 0))
-        return int(s.getsockname()[1])
+def serve(store: str | Path, port: int = 0, *, interval_ms: int = 1000, announce: Any = None) -> None:
+    """Serve the page for ``store`` on http://127.0.0.1:PORT/ until interrupted.
 
-
-def serve(store: str | Path, port: int = 0, *, interval_ms: int = 1000, banner: bool = True) -> None:
-    """Serve the page for ``store`` on http://127.0.0.1:PORT/ until interrupted."""
+    ``port`` 0 lets the OS pick a free one when binding (no window in which another process
+    could take it). The link is printed to ``announce`` (default stderr) once the server listens.
+    """
     from bokeh.application import Application
     from bokeh.application.handlers.function import FunctionHandler
     from bokeh.server.server import Server
 
     StoreInfo.open(store)  # fail before starting a server
-    port = port or free_port()
     app = Application(FunctionHandler(lambda doc: ViewApp(doc, store, interval_ms=interval_ms)))
-    server = Server({"/": app}, port=port, address=_HOST,
-                    allow_websocket_origin=[f"127.0.0.1:{port}", f"localhost:{port}"])
+    # hosts without a port get the bound port: right also when the OS picked it
+    server = Server({"/": app}, port=port, address=_HOST, allow_websocket_origin=["127.0.0.1", "localhost"])
     server.start()
-    if banner:
-        print(f"pairsweep: results view at http://127.0.0.1:{port}/", file=sys.stderr, flush=True)
+    print(f"pairsweep: results view at http://127.0.0.1:{server.port}/", file=announce or sys.stderr, flush=True)
     try:
         server.io_loop.start()
     except KeyboardInterrupt:
@@ -315,10 +309,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pairsweep view")
     parser.add_argument("store")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--no-banner", action="store_true", help="do not print the link (the caller does)")
+    parser.add_argument("--announce-stdout", action="store_true", help="print the link to stdout (for run --view)")
     args = parser.parse_args(argv)
     try:
-        serve(args.store, args.port, banner=not args.no_banner)
+        serve(args.store, args.port, announce=sys.stdout if args.announce_stdout else None)
     except SpecError as exc:
         print(f"pairsweep: error: {exc}", file=sys.stderr)
         return 2

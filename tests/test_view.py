@@ -3,6 +3,7 @@ update callbacks (blocks written by the engine's own compute_block), and the rea
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -17,7 +18,7 @@ from bokeh.models import HoverTool
 from pairsweep.sweeps import Sweep
 from pairsweep.sweeps.engine import prepare_store
 from pairsweep.sweeps.execute import compute_block
-from pairsweep.sweeps.view import ViewApp, free_port
+from pairsweep.sweeps.view import ViewApp
 
 # FLAKY: x < -5 raises (failed, message "cannot solve at x=..."), y > 5 not converged.
 X = [-6.0, -1.0, 0.5, 1.0, 2.0, 3.0]  # blocks of 2 along x: 3 blocks
@@ -102,12 +103,13 @@ def test_selectors_switch_variable_extra_index_and_line_reading_only_blocks_in_t
 def test_view_server_answers_on_localhost(empty_store, subprocess_env):
     rs = empty_store
     _land(rs, 0)
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "pairsweep.sweeps.cli", "view", str(rs.store), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "pairsweep.sweeps.cli", "view", str(rs.store)],
                             stderr=subprocess.PIPE, text=True, env=subprocess_env)
     try:
-        assert proc.stderr.readline().strip() == f"pairsweep: results view at http://127.0.0.1:{port}/"
-        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30).read().decode()
+        line = proc.stderr.readline().strip()
+        assert re.fullmatch(r"pairsweep: results view at http://127\.0\.0\.1:\d+/", line), line
+        url = line.split(" at ")[1]
+        page = urllib.request.urlopen(url, timeout=30).read().decode()
         assert "bokeh" in page.lower()
     finally:
         proc.terminate()
