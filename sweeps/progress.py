@@ -20,9 +20,9 @@ import io
 import logging
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
@@ -104,7 +104,7 @@ def _columns(stream: IO[str]) -> int | None:
 
 
 def _fmt_seconds(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
@@ -155,12 +155,13 @@ class RunProgress:
         self._log: IO[str] | None = None
         if log_path is not None:
             log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._log = open(log_path, "a", buffering=1)  # line-buffered: each line reaches the file
+            # line-buffered: each line reaches the file; closed in close(), not a with block
+            self._log = open(log_path, "a", buffering=1)  # noqa: SIM115
         self._handlers: list[logging.Handler] = []
         self._saved: list[tuple[logging.Logger, list[logging.Handler], bool, int]] = []
 
     # -- lifecycle ------------------------------------------------------------------------
-    def __enter__(self) -> RunProgress:
+    def __enter__(self) -> Self:
         if self.mode == "bar":
             from tqdm.auto import tqdm
 
@@ -184,7 +185,7 @@ class RunProgress:
                 logger.setLevel(logging.INFO)
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self, final: str | None = None) -> None:
@@ -211,7 +212,7 @@ class RunProgress:
     def log(self, message: str) -> None:
         """One line in the run's log file."""
         if self._log is not None and not self._log.closed:
-            stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            stamp = datetime.now(UTC).isoformat(timespec="seconds")
             self._log.write(f"{stamp} {message}\n")
 
     def say(self, message: str, *, level: int = 0) -> None:

@@ -45,8 +45,8 @@ def test_maximum_of_a_gaussian_on_a_log_axis_is_found_far_below_the_grid_spacing
 
 def test_failed_and_unconverged_points_are_never_the_maximum():
     x = y = np.linspace(-1, 1, 21)
-    spike = lambda x, y: np.where(np.isclose(x, 0.5) & np.isclose(y, 0.5), 1e9, 1 - x**2 - y**2)  # noqa: E731
-    bad = lambda x, y: np.where(np.isclose(x, 0.5) & np.isclose(y, 0.5), 2, np.where(np.isclose(x, 0.1) & np.isclose(y, 0.0), 1, 0))  # noqa: E731
+    spike = lambda x, y: np.where(np.isclose(x, 0.5) & np.isclose(y, 0.5), 1e9, 1 - x**2 - y**2)
+    bad = lambda x, y: np.where(np.isclose(x, 0.5) & np.isclose(y, 0.5), 2, np.where(np.isclose(x, 0.1) & np.isclose(y, 0.0), 1, 0))
     m = maximum(_dataset(spike, x, y, bad), "v")
     assert m.value == pytest.approx(1.0, abs=1e-12) and m.coords["x"] == pytest.approx(0.0, abs=1e-10)
     assert m.refined  # one neighbour missing still leaves enough ok points for the fit

@@ -106,11 +106,11 @@ def test_cli_run_into_a_pipe_prints_lines_and_quiet_prints_nothing(tmp_path, sub
         chunks = {{ x = 2 }}
         """))
     cmd = [sys.executable, "-m", "pairsweep.sweeps.cli", "run", str(spec), "--workers", "1"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=subprocess_env, timeout=300)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=subprocess_env, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "\r" not in proc.stderr and "dashboard at http" in proc.stderr
     assert "pairsweep: 6/6 points (100.0 %), blocks 3/3, ok 6" in proc.stderr
     (tmp_path / "s.zarr").rename(tmp_path / "first.zarr")
-    proc = subprocess.run(cmd + ["-q"], capture_output=True, text=True, env=subprocess_env, timeout=300)
+    proc = subprocess.run(cmd + ["-q"], capture_output=True, text=True, env=subprocess_env, timeout=300, check=False)
     assert proc.returncode == 0 and "complete" in proc.stdout
     assert "pairsweep:" not in proc.stderr and "dashboard" not in proc.stderr
