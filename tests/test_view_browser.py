@@ -52,10 +52,10 @@ def test_live_page_fills_in_hovers_switches_and_the_dashboard_loads(tmp_path, su
         x = {{ linspace = [0, 3, 16] }}
         y = {{ logspace = [0.1, 2.0, 6] }}
         [fixed]
-        delay = 0.25
+        delay = 0.125
         [execution]
         chunks = {{ x = 2, y = 6 }}
-        """))  # 8 blocks of 12 points, 3 s each on one worker: the page is checked while they land
+        """))  # 8 blocks of 12 points, 1.5 s each on one worker: the page is checked while they land
     proc = subprocess.Popen(
         [sys.executable, "-m", "pairsweep.sweeps.cli", "run", str(spec), "--view", "--workers", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=subprocess_env,
