@@ -17,6 +17,7 @@ import argparse
 import csv
 import json
 import math
+import os
 import sys
 import textwrap
 import time
@@ -106,8 +107,8 @@ def _start_view(sweep: Sweep):
     from .engine import prepare_store
 
     rs = prepare_store(sweep)
-    proc = subprocess.Popen([sys.executable, "-m", "pairsweep.sweeps.view", str(rs.store), "--announce-stdout"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "pairsweep.sweeps.view", str(rs.store), "--announce-stdout",
+                             "--parent-pid", str(os.getpid())], stdout=subprocess.PIPE, text=True)
     link = proc.stdout.readline().strip()  # the child binds a free port itself and says which
     if not link:
         proc.wait(timeout=30)

@@ -280,11 +280,15 @@ class ViewApp:
         return new
 
 
-def serve(store: str | Path, port: int = 0, *, interval_ms: int = 1000, announce: Any = None) -> None:
+def serve(
+    store: str | Path, port: int = 0, *, interval_ms: int = 1000, announce: Any = None, parent_pid: int | None = None
+) -> None:
     """Serve the page for ``store`` on http://127.0.0.1:PORT/ until interrupted.
 
     ``port`` 0 lets the OS pick a free one when binding (no window in which another process
     could take it). The link is printed to ``announce`` (default stderr) once the server listens.
+    With ``parent_pid`` the server stops within a second of that process ending, however it
+    ended (``run --view`` killed by SIGKILL leaves no page server behind).
     """
     from bokeh.application import Application
     from bokeh.application.handlers.function import FunctionHandler
@@ -295,6 +299,16 @@ def serve(store: str | Path, port: int = 0, *, interval_ms: int = 1000, announce
     # hosts without a port get the bound port: right also when the OS picked it
     server = Server({"/": app}, port=port, address=_HOST, allow_websocket_origin=["127.0.0.1", "localhost"])
     server.start()
+    if parent_pid is not None:
+        import os
+
+        from tornado.ioloop import PeriodicCallback
+
+        def orphaned() -> None:
+            if os.getppid() != parent_pid:  # re-parented: the run is gone
+                server.io_loop.stop()
+
+        PeriodicCallback(orphaned, 1000).start()
     print(f"pairsweep: results view at http://127.0.0.1:{server.port}/", file=announce or sys.stderr, flush=True)
     try:
         server.io_loop.start()
@@ -310,9 +324,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("store")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--announce-stdout", action="store_true", help="print the link to stdout (for run --view)")
+    parser.add_argument("--parent-pid", type=int, help="stop when this process (the parent) ends")
     args = parser.parse_args(argv)
     try:
-        serve(args.store, args.port, announce=sys.stdout if args.announce_stdout else None)
+        serve(args.store, args.port, announce=sys.stdout if args.announce_stdout else None,
+              parent_pid=args.parent_pid)
     except SpecError as exc:
         print(f"pairsweep: error: {exc}", file=sys.stderr)
         return 2

@@ -3,7 +3,9 @@ update callbacks (blocks written by the engine's own compute_block), and the rea
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -174,3 +176,29 @@ def test_a_large_map_is_one_image_patched_only_where_blocks_landed(tmp_path):
     assert np.isfinite(image).sum() == 2 * 50 * 100
     gy, gx = np.meshgrid(y[100:], x[50:100], indexing="ij")
     np.testing.assert_allclose(image[100:, 50:100], np.sin(gx) * np.exp(-gy**2), rtol=1e-6)  # float32 pixels
+
+
+def test_page_server_stops_when_its_parent_dies(empty_store, subprocess_env):
+    """run --view's page must not outlive a run killed without cleanup (SIGKILL, SIGTERM)."""
+    rs = empty_store
+    view = f"{sys.executable} -m pairsweep.sweeps.view {rs.store} --parent-pid $$"
+    shell = subprocess.Popen(["sh", "-c", f"{view} & echo $!; sleep 2"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=subprocess_env)
+    view_pid = int(shell.stdout.readline())
+    try:
+        url = shell.stderr.readline().strip().split(" at ")[1]
+        assert "bokeh" in urllib.request.urlopen(url, timeout=30).read().decode().lower()
+        shell.wait(timeout=30)  # the parent ends without touching its child
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                time.sleep(0.1)
+            except OSError:
+                break
+        else:
+            pytest.fail("the page server outlived its parent")
+    finally:
+        try:
+            os.kill(view_pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
