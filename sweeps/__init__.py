@@ -25,7 +25,9 @@ __all__ = [
     "available_kernels",
     "failures",
     "get_kernel",
+    "level_line",
     "load_spec",
+    "maximum",
     "open_result",
     "prepare_store",
     "resolve",
@@ -50,12 +52,15 @@ _WHERE = {
     "failures": "pairsweep.storage",
     "open_result": "pairsweep.storage",
     "store_status": "pairsweep.storage",
+    "level_line": ".analysis",
+    "maximum": ".analysis",
 }
 
 if TYPE_CHECKING:
     from pairsweep.kernels import available_kernels, get_kernel
     from pairsweep.storage import failures, open_result, store_status
 
+    from .analysis import level_line, maximum
     from .engine import SpecMismatchError, SweepReport, prepare_store, run_sweep
     from .spec import Axis, ClusterSpec, ResolvedSweep, SpecError, Sweep, load_spec, resolve
 

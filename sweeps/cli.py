@@ -8,6 +8,9 @@
 ``pairsweep slice STORE VAR``    print or export a 2-D slice of a result
 ``pairsweep verify STORE``       check every done block against its checksums; mark bad
                                  blocks not done (exit 1 when something was wrong)
+``pairsweep plot STORE VAR``     a figure (line or map) of a result
+``pairsweep export STORE -o F``  the whole store as netCDF or long-format CSV
+``pairsweep view STORE``         a live browser page of the results (Bokeh, localhost)
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import argparse
 import csv
 import json
 import math
+import os
 import sys
 import textwrap
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -32,6 +37,15 @@ from pairsweep.storage.errors import StoreError
 from .spec import ClusterSpec, SpecError, Sweep, load_spec
 
 __all__ = ["main"]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pairsweep")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _parse_value(text: str) -> Any:
@@ -86,9 +100,43 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if sweep.cluster.kind in ("slurm", "pbs"):
             print(job_script(sweep.cluster.kind, sweep.cluster.options))
         return 0
-    report = run_sweep(sweep, progress=not args.no_progress)
+    verbosity = -1 if args.quiet else min(args.verbose, 1)
+    viewer = _start_view(sweep) if args.view else None
+    try:
+        report = run_sweep(sweep, progress=not args.no_progress, verbosity=verbosity)
+    finally:
+        if viewer is not None:
+            time.sleep(1.5)  # one more refresh, so open pages show the run's last blocks
+            viewer.terminate()
+            viewer.wait(timeout=30)
     print(report)
     return 0 if report.complete else 3
+
+
+def _start_view(sweep: Sweep):
+    """Create (or check) the store, then serve its page from a child process for the run's
+    duration; the child is ours and is stopped by its pid when the run ends."""
+    import subprocess
+
+    from .engine import prepare_store
+
+    rs = prepare_store(sweep)
+    proc = subprocess.Popen([sys.executable, "-m", "pairsweep.sweeps.view", str(rs.store), "--announce-stdout",
+                             "--parent-pid", str(os.getpid())], stdout=subprocess.PIPE, text=True)
+    link = proc.stdout.readline().strip()  # the child binds a free port itself and says which
+    if not link:
+        proc.wait(timeout=30)
+        print("pairsweep: the results view did not start (see above); running without it", file=sys.stderr)
+        return None
+    print(link, file=sys.stderr, flush=True)
+    return proc
+
+
+def _cmd_view(args: argparse.Namespace) -> int:
+    from .view import serve
+
+    serve(args.store, args.port)
+    return 0
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -158,41 +206,80 @@ def _cmd_kernels(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_slice(args: argparse.Namespace) -> int:
+def _open_store(path: str):
     from pairsweep.storage import open_result
 
-    ds = open_result(args.store)
+    if not (Path(path) / "zarr.json").is_file():
+        raise SpecError(f"store: {path} is not a pairsweep store (no zarr.json)")
+    return open_result(path)
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from .plot import check_figure_path, plot_variable, save_figure
+    from .selection import parse_selections
+
+    out = check_figure_path(args.output)
+    sel = parse_selections(args.sel)
+    fig, notes = plot_variable(_open_store(args.store), args.variable, x=args.x, y=args.y, sel=sel,
+                               nearest=args.nearest, facet=args.facet, contours=args.contour or (),
+                               log_values=args.log_values)
+    for note in notes:
+        print(f"pairsweep: {note}", file=sys.stderr)
+    save_figure(fig, out)
+    print(f"wrote {out}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from pairsweep.storage import ledger
+
+    from .export import check_export_path, export_csv, export_netcdf
+
+    out = check_export_path(args.output, force=args.force)
+    ds = _open_store(args.store)
+    if out.suffix.lower() == ".nc":
+        export_netcdf(ds, out)
+    else:
+        messages = {int(k): v for e in ledger.iter_entries(args.store) for k, v in e.get("messages", {}).items()}
+        export_csv(ds, out, messages)
+    print(f"wrote {out}")
+    return 0
+
+
+def _cmd_slice(args: argparse.Namespace) -> int:
+    from .plot import FIGURE_SUFFIXES, check_figure_path, plot_variable, save_figure
+    from .selection import parse_selections, select
+
+    out = Path(args.output) if args.output else None
+    if out is not None and out.suffix.lower() not in (".csv", ".nc", *FIGURE_SUFFIXES):
+        raise SpecError(f"--output: unknown format {out.suffix!r}; allowed: .csv, .nc, {', '.join(FIGURE_SUFFIXES)}")
+    if out is not None and out.suffix.lower() in FIGURE_SUFFIXES:
+        check_figure_path(out)
+    sel = parse_selections(args.sel)
+    ds = _open_store(args.store)
     if args.variable not in ds.data_vars:
         raise SpecError(f"variable: {args.variable!r} not in store; variables: {', '.join(ds.data_vars)}")
-    da = ds[args.variable]
-    for item in args.sel or []:
-        dim, _, raw = item.partition("=")
-        if dim not in da.dims:
-            raise SpecError(f"--sel {item}: {dim!r} is not a dimension of {args.variable}; dimensions: {', '.join(da.dims)}")
-        da = da.sel({dim: _parse_value(raw)}, method="nearest" if da[dim].dtype.kind in "fiu" else None)
+    da, notes = select(ds[args.variable], sel, nearest=args.nearest)
+    for note in notes:
+        print(f"pairsweep: {note}", file=sys.stderr)
     if da.ndim > 2:
         raise SpecError(
             f"--sel: {args.variable} still has dimensions {', '.join(da.dims)}; fix all but two with --sel DIM=VALUE"
         )
+    if out is not None and out.suffix.lower() in FIGURE_SUFFIXES:
+        # the same figure as `pairsweep plot`: log axes, units, non-ok points marked
+        fig, _ = plot_variable(ds, args.variable, sel=sel, nearest=args.nearest)
+        save_figure(fig, out)
+        print(f"wrote {out}")
+        return 0
     da = da.load()
-    if args.output:
-        out = Path(args.output)
+    if out is not None:
         if out.suffix == ".nc":
-            da.to_netcdf(out)
-        elif out.suffix == ".csv":
-            da.to_dataframe().to_csv(out)
-        elif out.suffix == ".png":
-            import matplotlib
+            from .export import export_netcdf
 
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-
-            fig, ax = plt.subplots(figsize=(6, 4.5))
-            da.plot(ax=ax) if da.ndim == 2 else da.plot.line(ax=ax, marker="o")
-            fig.tight_layout()
-            fig.savefig(out, dpi=120)
+            export_netcdf(da.to_dataset(), out)
         else:
-            raise SpecError(f"--output: unknown format {out.suffix!r}; allowed: .csv, .nc, .png")
+            da.to_dataframe().to_csv(out)
         print(f"wrote {out}")
         return 0
     unit = da.attrs.get("units", "")
@@ -212,6 +299,7 @@ def _cmd_slice(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pairsweep", description="Distributed parameter sweeps of superconductivity models.")
+    parser.add_argument("--version", action="version", version=f"pairsweep {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run or resume the sweep described by a TOML spec")
@@ -221,7 +309,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--address", help="run on an existing scheduler (tcp://host:port)")
     run.add_argument("--workers", type=int, help="number of local workers (default: one per core)")
     run.add_argument("--dry-run", action="store_true", help="validate the spec (and print the job script) without running")
-    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar or lines (the dashboard link is still printed)")
+    run.add_argument("--view", action="store_true", help="also serve the live results page (pairsweep view) during the run")
+    talk = run.add_mutually_exclusive_group()
+    talk.add_argument("-v", "--verbose", action="count", default=0, help="also a line per block and distributed's INFO messages")
+    talk.add_argument("-q", "--quiet", action="store_true", help="print only errors and the final report")
     run.set_defaults(func=_cmd_run)
 
     status = sub.add_parser("status", help="progress of a store: done / remaining / failed, per-axis coverage")
@@ -248,9 +340,35 @@ def build_parser() -> argparse.ArgumentParser:
     sl = sub.add_parser("slice", help="print or export a 2-D (or 1-D) slice of a stored variable")
     sl.add_argument("store")
     sl.add_argument("variable")
-    sl.add_argument("--sel", action="append", metavar="DIM=VALUE", help="fix a dimension (nearest value); repeatable")
-    sl.add_argument("--output", "-o", help="write to .csv, .nc or .png instead of printing")
+    sl.add_argument("--sel", action="append", metavar="DIM=VALUE", help="fix a dimension to a grid value; repeatable")
+    sl.add_argument("--nearest", action="store_true", help="--sel takes the nearest grid value (and says which)")
+    sl.add_argument("--output", "-o", help="write to .csv, .nc, or a figure (.png, .pdf, .svg) instead of printing")
     sl.set_defaults(func=_cmd_slice)
+
+    ex = sub.add_parser("export", help="the whole store as netCDF (.nc) or a long-format CSV (.csv)")
+    ex.add_argument("store")
+    ex.add_argument("--output", "-o", required=True, help="x.nc (netCDF-3, provenance as JSON attributes) or x.csv")
+    ex.add_argument("--force", action="store_true", help="replace an existing output file")
+    ex.set_defaults(func=_cmd_export)
+
+    vw = sub.add_parser("view", help="serve a live browser page of the results on 127.0.0.1 (Bokeh)")
+    vw.add_argument("store")
+    vw.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    vw.set_defaults(func=_cmd_view)
+
+    pl = sub.add_parser("plot", help="draw a stored variable: a line or a map, log axes for log-spaced axes")
+    pl.add_argument("store")
+    pl.add_argument("variable")
+    pl.add_argument("--x", help="dimension along the horizontal axis")
+    pl.add_argument("--y", help="dimension along the vertical axis (makes a map)")
+    pl.add_argument("--sel", action="append", metavar="DIM=VALUE", help="fix a dimension to a grid value; repeatable")
+    pl.add_argument("--nearest", action="store_true", help="--sel takes the nearest grid value (and says which)")
+    pl.add_argument("--facet", metavar="DIM", help="one panel per value of DIM")
+    pl.add_argument("--contour", action="append", type=float, metavar="LEVEL",
+                    help="draw the line where the variable equals LEVEL; repeatable")
+    pl.add_argument("--log-values", action="store_true", help="logarithmic colour scale (map) or value axis (line)")
+    pl.add_argument("--output", "-o", required=True, help="figure file: .png, .pdf or .svg")
+    pl.set_defaults(func=_cmd_plot)
     return parser
 
 

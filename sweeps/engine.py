@@ -44,6 +44,7 @@ from pairsweep.storage.lock import StoreLock
 
 from .execute import compute_block
 from .grid import BlockGrid
+from .progress import QuietSizeof, RunProgress, choose_mode, run_log_path
 from .spec import ResolvedSweep, SpecError, Sweep, resolve, with_chunks
 from .storepath import check_store_path
 from .values import canonical_stored_spec
@@ -348,8 +349,9 @@ def run_sweep(
     sweep: Sweep,
     *,
     client: Client | None = None,
-    progress: bool = True,
+    progress: bool | str = True,
     durable: bool = True,
+    verbosity: int = 0,
 ) -> SweepReport:
     """Compute every block of ``sweep`` that its store does not hold yet.
 
@@ -362,10 +364,15 @@ def run_sweep(
         Run on this client. By default a cluster is created from ``sweep.cluster`` and shut
         down afterwards.
     progress
-        Show a progress bar (blocks, points, failures, rate, ETA) on stderr.
+        Show progress on stderr: True picks a bar on a terminal and plain periodic lines
+        elsewhere (``"bar"``/``"lines"`` force one); False shows none. See
+        :mod:`pairsweep.sweeps.progress`. The run's log file is written either way.
     durable
         fsync each block's chunk files before marking it done, so that even a node crash
         (not only a killed process) cannot leave a block marked done without its data.
+    verbosity
+        -1: print nothing but errors (no dashboard link, no progress); 0: normal; 1: a line
+        per block and distributed's INFO messages too.
 
     Returns
     -------
@@ -393,20 +400,17 @@ def run_sweep(
             )
         if client is None:
             with connect(sweep.cluster.kind, sweep.cluster.options) as new_client:
-                return _run(rs, new_client, done, progress=progress, durable=durable, lock=lock)
-        return _run(rs, client, done, progress=progress, durable=durable, lock=lock)
+                return _run(rs, new_client, done, progress=progress, durable=durable,
+                            verbosity=verbosity, lock=lock)
+        return _run(rs, client, done, progress=progress, durable=durable,
+                    verbosity=verbosity, lock=lock)
     finally:
         lock.release()
 
 
-def _progress_bar(enabled: bool, total: int, initial: int):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=initial, unit="pt", disable=not enabled, file=sys.stderr, smoothing=0.05)
-
-
 def _run(
-    rs: ResolvedSweep, client: Client, done: np.ndarray, *, progress: bool, durable: bool, lock: StoreLock | None = None
+    rs: ResolvedSweep, client: Client, done: np.ndarray, *, progress: bool | str, durable: bool,
+    verbosity: int = 0, lock: StoreLock | None = None,
 ) -> SweepReport:
     """Submit every block not marked in ``done`` (the ledger's mask, read once by the caller)."""
     started = time.perf_counter()
@@ -420,11 +424,6 @@ def _run(
         blocks_already_done=int(done.sum()),
         dashboard=dashboard_link(client),
     )
-    if report.dashboard and progress:
-        print(f"pairsweep: dashboard at {report.dashboard}", file=sys.stderr)
-        hint = tunnel_hint(report.dashboard)
-        if hint:
-            print(f"pairsweep: {hint}", file=sys.stderr)
     run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S.%f}-{uuid.uuid4().hex[:6]}"
     run_info = {"run": run_id, "host": socket.gethostname(), "started": _now(), "cluster": cluster_info(client)}
     _record_run(store, run_info)
@@ -459,9 +458,27 @@ def _run(
                 )
             )
 
-    bar = _progress_bar(progress, grid.n_points, points_done)
+    bar = RunProgress(
+        total_points=grid.n_points, points_done=points_done, n_blocks=grid.n_blocks,
+        blocks_done=report.blocks_already_done, mode=choose_mode(progress, sys.stderr), verbosity=verbosity,
+        log_path=run_log_path(store, run_id),
+    )
+    bar.log(f"run {run_id}: store {store}, spec {rs.spec_hash}, kernel {rs.kernel.name} v{rs.kernel.version}, "
+            f"{grid.n_points} points in {grid.n_blocks} blocks ({report.blocks_already_done} already done)")
+    if report.dashboard:
+        bar.info(f"pairsweep: dashboard at {report.dashboard}")
+        hint = tunnel_hint(report.dashboard)
+        if hint:
+            bar.info(f"pairsweep: {hint}")
     interrupted = False
     try:
+        # Worker processes of a local cluster write to this terminal: keep distributed's
+        # harmless "Sizeof calculation failed" warning off it (and off the bar).
+        client.register_plugin(QuietSizeof())
+    except Exception as exc:  # noqa: BLE001 - cosmetic; never worth failing a run
+        bar.log(f"could not register the worker logging plugin: {exc}")
+    try:
+        bar.__enter__()
         submit(max_in_flight)
         for future in pending:
             block_id = int(future.key.rsplit("-", 1)[1])
@@ -472,15 +489,11 @@ def _run(
                 report.ok += summary["ok"]
                 report.not_converged += summary["not_converged"]
                 report.failed += summary["failed"]
-                bar.update(summary["points"])
+                bar.block_done(summary)
             else:
                 exc = future.exception()
                 report.block_errors[block_id] = f"{type(exc).__name__}: {exc}"
-            bar.set_postfix(
-                blocks=f"{report.blocks_already_done + report.blocks_computed}/{grid.n_blocks}",
-                failed=report.failed,
-                refresh=False,
-            )
+                bar.block_error(block_id, report.block_errors[block_id])
             future.release()
             if lock is not None and lock.lost:
                 raise StoreLockedError(f"store: lost the lock of {store} to another process; stopping")
@@ -488,8 +501,8 @@ def _run(
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        bar.close()
         report.seconds = time.perf_counter() - started
+        bar.close(str(report))
         run_info.update(
             cluster=cluster_info(client),  # job ids submitted during the run, replacements included
             blocks_computed=report.blocks_computed,
