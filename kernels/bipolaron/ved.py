@@ -1,7 +1,8 @@
 """Bond-Peierls vs Holstein bipolarons: numerically exact E, m*, R² and the bipolaronic T_c.
 
 Seed: J. Sous, "Bipolaronic high-temperature superconductivity from phonon-modulated
-hopping: a perspective" (``bipolaron_sous_perspective.txt``), Eqs. 2, 4–9.
+hopping: a perspective", Eqs. 2, 4–9. Equations, conventions, choices and findings:
+``docs/models/bipolaron.md``.
 
 Models (t = 1 inside, energies reported in units of t and of Ω)
 ------------------------------------------------------------
@@ -362,7 +363,7 @@ KERNELS = (
         name="bipolaron",
         version="0.2.0",
         summary="bond-Peierls vs Holstein bipolarons by VED: E_BP, m*, R², T_c (Eq. 8)",
-        reference="Sous, bipolaron perspective, Eqs. 2, 4-9 (bipolaron_sous_perspective.txt)",
+        reference="Sous, bipolaron perspective, Eqs. 2, 4-9 (docs/models/bipolaron.md)",
         parameters=PARAMETERS,
         outputs=OUTPUTS,
         solve_point=solve_point,

@@ -29,7 +29,7 @@ exact up to root-finding round-off.
   |ψ_{nk}(z)|² is even about the well centre and about the barrier centre, so it is
   evaluated on Gauss–Legendre nodes of the half period [0, d/2], split at the well edge
   (the density is analytic on each piece, so these quadratures are exact to round-off).
-- Normalisation: ∫ over one period |ψ|² dz = 1 (physics.md).
+- Normalisation: ∫ over one period |ψ|² dz = 1 (docs/models/multigap_lifshitz.md).
 """
 
 from __future__ import annotations
