@@ -107,7 +107,7 @@ import numpy as np
 from scipy.integrate import IntegrationWarning, quad
 
 from .._api import Kernel, KernelInputError, Output, Parameter, Status
-from .gap import REFINE_RTOL, TC_FLOOR, mu_normal, solve_point
+from .gap import REFINE_RTOL, TC_FLOOR, Outcome, mu_normal, solve_point
 from .physics import (
     ELLS,
     N0,
@@ -356,7 +356,8 @@ def _with_bounds(p: Parameter, bounds: tuple[float, float]) -> Parameter:
     return Parameter(p.name, p.unit, p.description, default=p.default, bounds=bounds)
 
 
-_CHANNEL_FAILS = ("above the search range", "could not bracket")
+#: A channel's outcome decides the point's status; the worst channel wins.
+_STATUS = {Outcome.OK: Status.OK, Outcome.NOT_CONVERGED: Status.NOT_CONVERGED, Outcome.FAILED: Status.FAILED}
 
 
 def solve_gap_point(
@@ -388,8 +389,7 @@ def solve_gap_point(
     messages = []
     for ell, r in zip(ELLS, results):
         if not r.ok:
-            failed = any(f in r.message for f in _CHANNEL_FAILS)
-            status = max(status, Status.FAILED if failed else Status.NOT_CONVERGED)
+            status = max(status, _STATUS[r.outcome])
             messages.append(f"ℓ={ell}: {r.message}")
     out = {
         "lambda_fs": lam,
