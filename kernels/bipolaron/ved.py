@@ -163,9 +163,12 @@ def solve_point(model: str = "bond_peierls", lam: float = 0.5, coupling: str = "
                 binding_tol: float = 1e-3, max_memory_gb: float = 2.0,
                 max_phonons: int = 30, max_cloud: int = 100, max_separation: int = 100,
                 growth: str = "selected", max_steps: int = 60, max_seconds: float = 0.0,
-                tc_prefactor: float = TC_PREFACTOR_2D, mu_star: float = 0.1,
-                **_: Any) -> dict[str, Any]:
-    """One parameter point; see the module docstring. Never raises for a physics failure."""
+                tc_prefactor: float = TC_PREFACTOR_2D, mu_star: float = 0.1) -> dict[str, Any]:
+    """One parameter point; see the module docstring. Never raises for a physics failure.
+
+    Every keyword is a declared parameter: a misspelt name raises TypeError instead of
+    silently running the default.
+    """
     out: dict[str, Any] = dict(_NAN_OUT)
     compile_numba()
     started = time.perf_counter()
@@ -367,6 +370,11 @@ KERNELS = (
         parameters=PARAMETERS,
         outputs=OUTPUTS,
         solve_point=solve_point,
+        # Measured: the 1-D example (examples/bipolaron_dome.toml) averages ~26 s per point
+        # on one core, 2-D points 20-300 s (bench/results/bipolaron_2d_U8.txt). Anything
+        # above the engine's ~5 s block target gives one-point blocks; 1 ms (the default)
+        # made automatic blocks of hours.
+        seconds_per_point=30.0,
         doc=__doc__ or "",
     ),
 )

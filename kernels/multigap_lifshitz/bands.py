@@ -41,6 +41,8 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import brentq
 
+from .._quadrature import gauss_legendre
+
 __all__ = [
     "HBAR2_2ME_EV_NM2",
     "BandStructure",
@@ -277,15 +279,6 @@ def bloch_wavefunction(geo: KPGeometry, E: float, k_sign: int, z: np.ndarray) ->
     dens = np.abs(_psi_in_cell(geo, E_arr, p0, dp0, nodes)) ** 2
     norm = 2.0 * float(np.dot(weights, dens))
     return psi / math.sqrt(norm)
-
-
-@lru_cache(maxsize=32)
-def gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss–Legendre nodes and weights on [−1, 1] (cached, read-only)."""
-    x, w = np.polynomial.legendre.leggauss(n)
-    x.flags.writeable = False
-    w.flags.writeable = False
-    return x, w
 
 
 def half_period_nodes(geo: KPGeometry, n_per_piece: int) -> tuple[np.ndarray, np.ndarray]:

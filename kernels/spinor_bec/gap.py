@@ -52,12 +52,12 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import scipy.linalg as sla
 from scipy.optimize import brentq
 
+from .._quadrature import gauss_legendre
 from ._numba import accumulate_moments
 from .physics import ELLS, M_F, Model
 
@@ -160,14 +160,6 @@ class Discretisation:
         return self.k**2 / (2.0 * M_F) - mu
 
 
-@lru_cache(maxsize=32)
-def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
-    x, w = np.polynomial.legendre.leggauss(n)
-    x.flags.writeable = False
-    w.flags.writeable = False
-    return x, w
-
-
 def _lagrange_matrix(nodes: np.ndarray, bary: np.ndarray, x: np.ndarray) -> np.ndarray:
     """L[s, j] = ℓ_j(x_s) for the interpolant through ``nodes`` (barycentric form)."""
     diff = x[:, None] - nodes[None, :]
@@ -221,7 +213,7 @@ def _kernel_scale(model: Model, k: np.ndarray) -> np.ndarray:
 
 def build(model: Model, spec: GridSpec, static: bool = False, ells: tuple[int, ...] = ELLS) -> Discretisation:
     """Assemble the product-integration matrices of one point on grid ``spec``."""
-    gx, gw = _gauss_legendre(spec.nodes_per_panel)
+    gx, gw = gauss_legendre(spec.nodes_per_panel)
     # Below k ~ m_F c (fermion slower than sound) retardation no longer cuts the forward
     # peak: Δ(k) has structure on the scale min(m_F c, 1/ξ) there.
     k_small = 0.1 * min(
@@ -274,7 +266,7 @@ def build(model: Model, spec: GridSpec, static: bool = False, ells: tuple[int, .
     d_hi = np.concatenate([a_hi[a_ok], b_hi[b_ok]])
     side, left, right = _graded_sides(d_lo, d_hi, stop[pair])
     # Gauss–Legendre nodes on every sub-interval.
-    sx, sw = _gauss_legendre(spec.near_order)
+    sx, sw = gauss_legendre(spec.near_order)
     q = sx.size
     half = 0.5 * (right - left)
     dsub = (0.5 * (right + left))[:, None] + half[:, None] * sx[None, :]
