@@ -1,4 +1,4 @@
-"""Per-point cost of the mixd_bilayer kernel (seed mixd_bilayer_borchia2025).
+"""Per-point cost of the mixd_bilayer kernel (Borchia, Lange, Grusdt 2025).
 
 Run: ``nice -n 10 .venv/bin/python bench/mixd_bilayer_points.py``. Prints, for each case,
 the median wall time of ``solve_point`` over a few repeats (after one warm-up call that

@@ -1,7 +1,7 @@
 """What every bipolaron solver shares: couplings, T_c formulas and the common parameters.
 
 Seed: J. Sous, "Bipolaronic high-temperature superconductivity from phonon-modulated
-hopping: a perspective" (``bipolaron_sous_perspective.txt``), Eqs. 2, 6, 8. Units: t = 1,
+hopping: a perspective", Eqs. 2, 6, 8 (``docs/models/bipolaron.md``). Units: t = 1,
 energies in t, masses m*/(2 m_e) with m_e = 1/(2t), lengths in lattice units a.
 
 A second solver of the same models declares its parameters with the objects below wherever

@@ -1,7 +1,7 @@
 """Bond-Peierls vs Holstein bipolarons by path-integral Monte Carlo (kernel ``bipolaron_qmc``).
 
 Seed: J. Sous, "Bipolaronic high-temperature superconductivity from phonon-modulated
-hopping: a perspective" (``bipolaron_sous_perspective.txt``), Eqs. 2, 6, 8 and Sec. 5.2; the
+hopping: a perspective", Eqs. 2, 6, 8 and Sec. 5.2 (``docs/models/bipolaron.md``); the
 method follows Kornilovitch, PRL 81, 5382 (1998) (twisted boundary conditions in imaginary
 time) and the worldline formulation of Zhang, Prokof'ev and Svistunov, PRB 105, L020501
 (2022), with phonons integrated out into lines. Same models, parameters, conventions and
@@ -624,7 +624,7 @@ KERNELS = (
         summary="bond-Peierls vs Holstein bipolarons by path-integral QMC: E, m*, R², T_c "
                 "with error bars",
         reference="Sous, bipolaron perspective, Eqs. 2, 6, 8, Sec. 5.2 "
-                  "(bipolaron_sous_perspective.txt); Kornilovitch PRL 81, 5382 (1998)",
+                  "(docs/models/bipolaron.md); Kornilovitch PRL 81, 5382 (1998)",
         parameters=PARAMETERS,
         outputs=OUTPUTS,
         solve_point=solve_point,

@@ -1,7 +1,8 @@
 """Bond-Peierls vs Holstein bipolarons: numerically exact E, m*, R² and the bipolaronic T_c.
 
 Seed: J. Sous, "Bipolaronic high-temperature superconductivity from phonon-modulated
-hopping: a perspective" (``bipolaron_sous_perspective.txt``), Eqs. 2, 4–9.
+hopping: a perspective", Eqs. 2, 4–9. Equations, conventions, choices and findings:
+``docs/models/bipolaron.md``.
 
 Models (t = 1 inside, energies reported in units of t and of Ω)
 ------------------------------------------------------------
@@ -162,9 +163,12 @@ def solve_point(model: str = "bond_peierls", lam: float = 0.5, coupling: str = "
                 binding_tol: float = 1e-3, max_memory_gb: float = 2.0,
                 max_phonons: int = 30, max_cloud: int = 100, max_separation: int = 100,
                 growth: str = "selected", max_steps: int = 60, max_seconds: float = 0.0,
-                tc_prefactor: float = TC_PREFACTOR_2D, mu_star: float = 0.1,
-                **_: Any) -> dict[str, Any]:
-    """One parameter point; see the module docstring. Never raises for a physics failure."""
+                tc_prefactor: float = TC_PREFACTOR_2D, mu_star: float = 0.1) -> dict[str, Any]:
+    """One parameter point; see the module docstring. Never raises for a physics failure.
+
+    Every keyword is a declared parameter: a misspelt name raises TypeError instead of
+    silently running the default.
+    """
     out: dict[str, Any] = dict(_NAN_OUT)
     compile_numba()
     started = time.perf_counter()
@@ -362,10 +366,15 @@ KERNELS = (
         name="bipolaron",
         version="0.2.0",
         summary="bond-Peierls vs Holstein bipolarons by VED: E_BP, m*, R², T_c (Eq. 8)",
-        reference="Sous, bipolaron perspective, Eqs. 2, 4-9 (bipolaron_sous_perspective.txt)",
+        reference="Sous, bipolaron perspective, Eqs. 2, 4-9 (docs/models/bipolaron.md)",
         parameters=PARAMETERS,
         outputs=OUTPUTS,
         solve_point=solve_point,
+        # Measured: the 1-D example (examples/bipolaron_dome.toml) averages ~26 s per point
+        # on one core, 2-D points 20-300 s (bench/results/bipolaron_2d_U8.txt). Anything
+        # above the engine's ~5 s block target gives one-point blocks; 1 ms (the default)
+        # made automatic blocks of hours.
+        seconds_per_point=30.0,
         doc=__doc__ or "",
     ),
 )

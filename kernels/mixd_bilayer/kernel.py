@@ -2,8 +2,8 @@
 
 Seed: P. Borchia, H. Lange, F. Grusdt, "Extended s-wave pairing from an emergent Feshbach
 resonance in bilayer nickelate superconductors" (2025)
-(``shared/seeds/mixd_bilayer_borchia2025.txt``), Sec. II–IV and Appendices B, C.
-Conventions: ``shared/docs/physics.md``.
+Sec. II–IV and Appendices B, C. Equations, conventions, choices and findings:
+``docs/models/mixd_bilayer.md``.
 
 Kernel ``mixd_bilayer``
 -----------------------
@@ -13,7 +13,7 @@ of chargon-chargon (cc) pairs at zero momentum. The ground state minimises the v
 energy (seed B9) under the hole-number constraint; it solves the gap equation (B15), the β
 equation (B17) and the hole-number equation (B19) together.
 
-Units and conventions (physics.md unless marked *choice*)
+Units and conventions (the seed's unless marked *choice*)
 ---------------------------------------------------------
 - Energy unit V = 1 (the on-rung Coulomb repulsion). Parameters J⊥/V, t∥/V.
 - Lattice: L (ladder, d = 1) or L×L (bilayer, d = 2) rungs, periodic, k on the L^d grid
@@ -132,7 +132,7 @@ _PARAMETERS = (
     Parameter(
         "doping_convention",
         "1",
-        "'rung': δ = N_h/L^d (physics.md); 'site': δ = N_h/(2L^d)",
+        "'rung': δ = N_h/L^d (the seed's); 'site': δ = N_h/(2L^d)",
         default="rung",
         choices=("rung", "site"),
     ),
@@ -399,7 +399,7 @@ mixd_bilayer_kernel = Kernel(
     version="1",
     summary="MixD+V t-J bilayer mean field: BCS-to-BEC crossover of hole pairs, extended s-wave gap",
     reference=(
-        "Borchia, Lange, Grusdt (2025), seed mixd_bilayer_borchia2025: Eqs. 3, 9–13, "
+        "Borchia, Lange, Grusdt (2025), extended s-wave pairing in bilayer nickelates: Eqs. 3, 9–13, "
         "B9 (energy), B15 (gap), B17 (β), B19 (N_h), B20, C1"
     ),
     parameters=_PARAMETERS,

@@ -29,7 +29,7 @@ exact up to root-finding round-off.
   |ψ_{nk}(z)|² is even about the well centre and about the barrier centre, so it is
   evaluated on Gauss–Legendre nodes of the half period [0, d/2], split at the well edge
   (the density is analytic on each piece, so these quadratures are exact to round-off).
-- Normalisation: ∫ over one period |ψ|² dz = 1 (physics.md).
+- Normalisation: ∫ over one period |ψ|² dz = 1 (docs/models/multigap_lifshitz.md).
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ from functools import lru_cache
 
 import numpy as np
 from scipy.optimize import brentq
+
+from .._quadrature import gauss_legendre
 
 __all__ = [
     "HBAR2_2ME_EV_NM2",
@@ -277,15 +279,6 @@ def bloch_wavefunction(geo: KPGeometry, E: float, k_sign: int, z: np.ndarray) ->
     dens = np.abs(_psi_in_cell(geo, E_arr, p0, dp0, nodes)) ** 2
     norm = 2.0 * float(np.dot(weights, dens))
     return psi / math.sqrt(norm)
-
-
-@lru_cache(maxsize=32)
-def gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss–Legendre nodes and weights on [−1, 1] (cached, read-only)."""
-    x, w = np.polynomial.legendre.leggauss(n)
-    x.flags.writeable = False
-    w.flags.writeable = False
-    return x, w
 
 
 def half_period_nodes(geo: KPGeometry, n_per_piece: int) -> tuple[np.ndarray, np.ndarray]:

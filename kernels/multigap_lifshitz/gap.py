@@ -2,8 +2,8 @@
 
 Private helper of :mod:`multigap_lifshitz`. Pure numpy/scipy.
 
-Equations (physics.md normalisation), energies in eV, lengths in nm
---------------------------------------------------------------------
+Equations (normalisation as in docs/models/multigap_lifshitz.md), energies in eV, lengths in nm
+----------------------------------------------------------------------------------------------
     Δ_n(k) = Σ_n' ∫dk'/2π (g_nn'/N₀) [d·I^{nn'}(k, k')] χ_n'(k') Δ_n'(k'),
     χ_n(k) = ∫dk_x/2π θ(ω̃₀ − |ξ|) h(ξ),   ξ = ħ²k_x²/2m_x + E_n(k) − μ,
 with h = tanh(ξ/2T)/(2ξ) (linearised seed Eq. 8) or 1/(2√(ξ² + Δ_n(k)²)) (T = 0, seed Eq. 6),

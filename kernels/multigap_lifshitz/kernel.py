@@ -2,8 +2,8 @@
 
 Seed: M. V. Mazziotti, R. Raimondi, A. Valletta, G. Campi, A. Bianconi, "Resonant multigap
 superconductivity at room temperature near a Lifshitz topological transition in sulphur
-hydrides" (``shared/seeds/multigap_lifshitz_mazziotti.txt``), Eqs. 1–8, Figs. 3–11.
-Conventions: ``shared/docs/physics.md`` (multigap section).
+hydrides", Eqs. 1–8, Figs. 3–11. Equations, conventions, choices and findings:
+``docs/models/multigap_lifshitz.md``.
 
 Kernel ``multigap_lifshitz``
 ----------------------------
@@ -15,7 +15,7 @@ from the linearised gap equation (seed Eq. 8), the T = 0 gaps of every subband f
 Eq. 6 solved together with the density equation (seed Eq. 7), the gap ratios 2Δ_n/T_c, the
 isotope coefficient and the renormalisation of μ.
 
-Physics and units (physics.md unless marked *choice*)
+Physics and units (the seed's unless marked *choice*)
 -----------------------------------------------------
 - Geometry L = 0.85 nm, W = 0.55 nm; m_x = m_z = m_e by default. The barrier V_b is found
   by root search so that the third subband's k_z width equals ΔE: 274 meV (case "A") or
@@ -133,7 +133,7 @@ PARAMETERS = (
     Parameter("mass_z", "m_e", "band mass m_z across the wires (Kronig-Penney)", default=1.0, bounds=(0.05, 20.0)),
     Parameter("g_low", "1", "intraband coupling g_nn of the subbands n ≠ 3 (seed: g₁₁ = g₂₂ = 0.1)",
               default=0.1, bounds=(0.0, 1.0)),
-    Parameter("g_inter", "1", "interband coupling g_nn', n ≠ n', times the overlap d·I^{nn'} (physics.md: 0.1)",
+    Parameter("g_inter", "1", "interband coupling g_nn', n ≠ n', times the overlap d·I^{nn'} (default 0.1; the seed says only 'small')",
               default=0.1, bounds=(0.0, 1.0)),
     Parameter("n_bands", "1", "number of subbands kept (fixed, not swept; the 3rd is the Lifshitz band)",
               default=3, bounds=(3, 6), integer=True),

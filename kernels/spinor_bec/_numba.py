@@ -14,11 +14,11 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["accumulate_moments"]
+# The numpy version's constants, not copies: numba freezes these globals at compile time.
+from .physics import _DD_SWITCH, _GL_X, _GL_W
+from .physics import M_F as _M_F
 
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(6)
-_DD_SWITCH = 0.05
-_M_F = 0.5
+__all__ = ["accumulate_moments"]
 
 
 @njit(cache=True)

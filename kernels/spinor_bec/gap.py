@@ -49,19 +49,24 @@ of the same Nyström grid integrate it), residuals ≤ 1e-12 relative to max|Δ|
 
 from __future__ import annotations
 
+import enum
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import scipy.linalg as sla
 from scipy.optimize import brentq
 
+from .._quadrature import gauss_legendre
 from ._numba import accumulate_moments
 from .physics import ELLS, M_F, Model
 
 __all__ = [
+    "ChannelResult",
+    "GapResult",
     "GridSpec",
+    "Outcome",
+    "TcResult",
     "Discretisation",
     "build",
     "mu_normal",
@@ -155,14 +160,6 @@ class Discretisation:
         return self.k**2 / (2.0 * M_F) - mu
 
 
-@lru_cache(maxsize=32)
-def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
-    x, w = np.polynomial.legendre.leggauss(n)
-    x.flags.writeable = False
-    w.flags.writeable = False
-    return x, w
-
-
 def _lagrange_matrix(nodes: np.ndarray, bary: np.ndarray, x: np.ndarray) -> np.ndarray:
     """L[s, j] = ℓ_j(x_s) for the interpolant through ``nodes`` (barycentric form)."""
     diff = x[:, None] - nodes[None, :]
@@ -216,7 +213,7 @@ def _kernel_scale(model: Model, k: np.ndarray) -> np.ndarray:
 
 def build(model: Model, spec: GridSpec, static: bool = False, ells: tuple[int, ...] = ELLS) -> Discretisation:
     """Assemble the product-integration matrices of one point on grid ``spec``."""
-    gx, gw = _gauss_legendre(spec.nodes_per_panel)
+    gx, gw = gauss_legendre(spec.nodes_per_panel)
     # Below k ~ m_F c (fermion slower than sound) retardation no longer cuts the forward
     # peak: Δ(k) has structure on the scale min(m_F c, 1/ξ) there.
     k_small = 0.1 * min(
@@ -269,7 +266,7 @@ def build(model: Model, spec: GridSpec, static: bool = False, ells: tuple[int, .
     d_hi = np.concatenate([a_hi[a_ok], b_hi[b_ok]])
     side, left, right = _graded_sides(d_lo, d_hi, stop[pair])
     # Gauss–Legendre nodes on every sub-interval.
-    sx, sw = _gauss_legendre(spec.near_order)
+    sx, sw = gauss_legendre(spec.near_order)
     q = sx.size
     half = 0.5 * (right - left)
     dsub = (0.5 * (right + left))[:, None] + half[:, None] * sx[None, :]
@@ -378,13 +375,30 @@ def leading_eigenvalue(disc: Discretisation, il: int, T: float, number: bool = F
     return float(vals[i].real), v
 
 
+class Outcome(enum.Enum):
+    """How a solve ended, decided where it ends (never read back out of a message).
+
+    ``FAILED``: no answer exists where the solver looks (T_c above the search range), so
+    a finer grid or more iterations cannot help. ``NOT_CONVERGED``: an answer was found but
+    missed its tolerance (Newton residual, eigenvalue check, grid refinement).
+    """
+
+    OK = "ok"
+    NOT_CONVERGED = "not converged"
+    FAILED = "failed"
+
+
 @dataclass
 class TcResult:
     Tc: float  # 0.0 means below the floor
-    ok: bool
+    outcome: Outcome
     message: str
     eigenvalue_check: float  # leading eigenvalue at T_c (should be 1)
     vector: np.ndarray | None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
 
 
 _SCAN_FACTOR = 2.5
@@ -421,7 +435,7 @@ def solve_tc(disc: Discretisation, il: int, t_floor: float, t_max: float = 4.0, 
     if np.max(np.abs(disc.W[il]) @ chi_max) >= 1.0:  # row-sum bound on every |λ_i|
         lam_hi, _ = leading_eigenvalue(disc, il, t_max, number)
         if lam_hi >= 1.0:
-            return TcResult(math.nan, False, f"T_c above the search range {t_max:g} T_F", lam_hi, None)
+            return TcResult(math.nan, Outcome.FAILED, f"T_c above the search range {t_max:g} T_F", lam_hi, None)
 
     f = _det_function(disc, il, number)
 
@@ -439,22 +453,23 @@ def solve_tc(disc: Discretisation, il: int, t_floor: float, t_max: float = 4.0, 
     if logtc is None:
         lam, _ = leading_eigenvalue(disc, il, t_floor, number)
         if lam < 1.0:
-            return TcResult(0.0, True, "", lam, None)
+            return TcResult(0.0, Outcome.OK, "", lam, None)
         lower = math.log(t_floor)
     else:
         lam, vec = leading_eigenvalue(disc, il, math.exp(logtc), number)
         if abs(lam - 1.0) < 1e-6:
-            return TcResult(math.exp(logtc), True, "", lam, vec)
+            return TcResult(math.exp(logtc), Outcome.OK, "", lam, vec)
         if lam < 1.0:
-            return TcResult(math.exp(logtc), False, f"leading eigenvalue at the det root is {lam:.8f} < 1", lam, vec)
+            return TcResult(math.exp(logtc), Outcome.NOT_CONVERGED,
+                            f"leading eigenvalue at the det root is {lam:.8f} < 1", lam, vec)
         lower = logtc
     # λ_max > 1 at ``lower`` and < 1 at t_max: the first crossing lies in between.
     logtc = brentq(g, lower, math.log(t_max), xtol=1e-11, rtol=1e-15)
     Tc = math.exp(logtc)
     lam, vec = leading_eigenvalue(disc, il, Tc, number)
-    ok = abs(lam - 1.0) < 1e-6
-    msg = "" if ok else f"leading eigenvalue at T_c is {lam:.8f}, not 1"
-    return TcResult(Tc, ok, msg, lam, vec)
+    if abs(lam - 1.0) < 1e-6:
+        return TcResult(Tc, Outcome.OK, "", lam, vec)
+    return TcResult(Tc, Outcome.NOT_CONVERGED, f"leading eigenvalue at T_c is {lam:.8f}, not 1", lam, vec)
 
 
 def _pair_function(E: np.ndarray, T: float) -> tuple[np.ndarray, np.ndarray]:
@@ -479,12 +494,16 @@ def _F_and_dF(delta: np.ndarray, xi: np.ndarray, T: float) -> tuple[np.ndarray, 
 @dataclass
 class GapResult:
     gap_fermi: float
-    ok: bool
+    outcome: Outcome
     message: str
     iterations: int
     residual: float
     delta: np.ndarray
     mu: float = 1.0  # chemical potential (ε_F) the solution belongs to
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
 
 
 def solve_gap(
@@ -514,7 +533,7 @@ def solve_gap(
         try:
             step = -sla.solve(J, R, check_finite=False)
         except (sla.LinAlgError, ValueError):
-            return GapResult(math.nan, False, "singular Jacobian in Newton step", it, rnorm, delta)
+            return GapResult(math.nan, Outcome.NOT_CONVERGED, "singular Jacobian in Newton step", it, rnorm, delta)
         lam = 1.0
         while True:
             trial = delta + lam * step
@@ -535,9 +554,10 @@ def solve_gap(
     if gap_fermi < 0:
         gap_fermi, delta = -gap_fermi, -delta
     rel = rnorm / scale if scale > 0 else math.inf
-    ok = rel <= 1e3 * tol and scale > 0
-    msg = "" if ok else f"Newton stopped at relative residual {rel:.2e} after {it} iterations"
-    return GapResult(gap_fermi, ok, msg, it, rel, delta, mu)
+    if rel <= 1e3 * tol and scale > 0:
+        return GapResult(gap_fermi, Outcome.OK, "", it, rel, delta, mu)
+    msg = f"Newton stopped at relative residual {rel:.2e} after {it} iterations"
+    return GapResult(gap_fermi, Outcome.NOT_CONVERGED, msg, it, rel, delta, mu)
 
 
 def _number_parts(
@@ -620,7 +640,8 @@ def solve_gap_number(
         try:
             step = -sla.solve(J, np.concatenate([R, [rn]]), check_finite=False)
         except (sla.LinAlgError, ValueError):
-            return GapResult(math.nan, False, "singular Jacobian in Newton step (number equation)", it, merit, delta, mu)
+            return GapResult(math.nan, Outcome.NOT_CONVERGED, "singular Jacobian in Newton step (number equation)",
+                             it, merit, delta, mu)
         lam = 1.0
         while True:
             trial_d = delta + lam * step[:N]
@@ -636,9 +657,10 @@ def solve_gap_number(
     gap_fermi = float(-disc.W_fermi[il] @ F)
     if gap_fermi < 0:
         gap_fermi, delta = -gap_fermi, -delta
-    ok = merit <= 1e3 * tol and math.isfinite(mu)
-    msg = "" if ok else f"Newton (gap + number equation) stopped at relative residual {merit:.2e} after {it} iterations"
-    return GapResult(gap_fermi, ok, msg, it, merit, delta, mu)
+    if merit <= 1e3 * tol and math.isfinite(mu):
+        return GapResult(gap_fermi, Outcome.OK, "", it, merit, delta, mu)
+    msg = f"Newton (gap + number equation) stopped at relative residual {merit:.2e} after {it} iterations"
+    return GapResult(gap_fermi, Outcome.NOT_CONVERGED, msg, it, merit, delta, mu)
 
 
 # ----------------------------------------------------------------------------- driver
@@ -678,7 +700,7 @@ def _tc_near(disc: Discretisation, il: int, tc_guess: float, number: bool = Fals
         fa, fb = f(a), f(b)
         if fa < 0 < fb:
             logtc = brentq(f, a, b, xtol=1e-11, rtol=1e-15)
-            return TcResult(math.exp(logtc), True, "", math.nan, None)
+            return TcResult(math.exp(logtc), Outcome.OK, "", math.nan, None)
     return solve_tc(disc, il, TC_FLOOR, number=number)
 
 
@@ -689,18 +711,81 @@ def _bcs_guess(vec: np.ndarray, k: np.ndarray, tc: float, T: float) -> np.ndarra
     return vec / vec[i_f] * amp
 
 
-@dataclass
+@dataclass(frozen=True)
+class GridSolution:
+    """One channel solved on one grid (main or check): what refinement compares."""
+
+    gap: float  # Δ_ℓ(k_F) in ε_F
+    tc: float  # T_c,ℓ in T_F
+    iterations: int  # Newton iterations of the gap solve (0 when Δ_ℓ = 0)
+    residual: float  # relative Newton residual
+    outcome: Outcome
+    message: str
+    mu: float  # chemical potential (ε_F) of this solution
+
+
+@dataclass(frozen=True)
 class ChannelResult:
+    """One channel ℓ of a point: the check grid's values and their change from the main grid."""
+
     gap: float
     tc: float
     iterations: int
     residual: float
     refine_diff_gap: float
     refine_diff_tc: float
-    ok: bool
+    outcome: Outcome
     message: str
     mu: float = 1.0  # chemical potential (ε_F) of the returned Δ_ℓ (normal state's if Δ_ℓ = 0)
     refine_diff_mu: float = 0.0  # |μ_check − μ_main| / ε_F
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
+
+
+def _channel_from_grids(main: GridSolution, check: GridSolution, number: bool) -> ChannelResult:
+    """Compare the main and check grids' solutions of one channel."""
+    # Δ(T) ∝ √(T_c − T) near T_c amplifies T_c's error, so Δ's change is measured on the
+    # pairing scale max(Δ, T_c) rather than on Δ itself.
+    d_gap = abs(check.gap - main.gap) / max(abs(check.gap), abs(check.tc), 1e-300)
+    d_tc = abs(check.tc - main.tc) / max(abs(check.tc), 1e-300)
+    d_mu = abs(check.mu - main.mu)  # in ε_F: μ itself may pass through 0 on the BEC side
+    refined = d_gap <= REFINE_RTOL and d_tc <= REFINE_RTOL and d_mu <= REFINE_RTOL
+    if check.outcome is Outcome.OK and main.outcome is Outcome.OK and refined:
+        outcome, msg = Outcome.OK, ""
+    elif check.outcome is not Outcome.OK:  # the reported values' own failure comes first
+        outcome, msg = check.outcome, check.message
+    elif main.outcome is not Outcome.OK:
+        outcome, msg = main.outcome, main.message
+    else:
+        outcome = Outcome.NOT_CONVERGED
+        msg = f"grid refinement changes Δ by {d_gap:.1e} and T_c by {d_tc:.1e} (tolerance {REFINE_RTOL:g})"
+        if number:
+            msg += f", μ by {d_mu:.1e} ε_F"
+    return ChannelResult(gap=check.gap, tc=check.tc, iterations=check.iterations, residual=check.residual,
+                         refine_diff_gap=d_gap, refine_diff_tc=d_tc, outcome=outcome, message=msg,
+                         mu=check.mu, refine_diff_mu=d_mu)
+
+
+def _solve_on_grid(disc: Discretisation, il: int, T: float, tc_scout: float, seed_k: np.ndarray,
+                   seed_delta: np.ndarray, seed_mu: float, mu_n: float, number: bool) -> GridSolution:
+    """T_c,ℓ near the scout value, then Δ_ℓ at T from the scout solution, on one grid."""
+    tc = _tc_near(disc, il, tc_scout, number)
+    if not tc.ok or not math.isfinite(tc.Tc):
+        outcome = tc.outcome if not tc.ok else Outcome.NOT_CONVERGED
+        return GridSolution(gap=math.nan, tc=tc.Tc, iterations=0, residual=math.nan, outcome=outcome,
+                            message=tc.message or "T_c not found", mu=math.nan if number else 1.0)
+    if T >= tc.Tc or tc.Tc == 0.0:
+        return GridSolution(gap=0.0, tc=tc.Tc, iterations=0, residual=0.0, outcome=Outcome.OK, message="",
+                            mu=mu_n)
+    guess = np.interp(disc.k, seed_k, seed_delta)
+    g = solve_gap_number(disc, il, T, guess, seed_mu) if number else solve_gap(disc, il, T, guess)
+    outcome, message = g.outcome, g.message
+    if g.ok and g.gap_fermi < 1e-9 * tc.Tc:
+        outcome, message = Outcome.NOT_CONVERGED, "Newton fell onto the trivial solution Δ = 0 below T_c"
+    return GridSolution(gap=g.gap_fermi, tc=tc.Tc, iterations=g.iterations, residual=g.residual,
+                        outcome=outcome, message=message, mu=g.mu if number else 1.0)
 
 
 def solve_point(
@@ -731,11 +816,16 @@ def solve_point(
     for il in range(len(ells)):
         r0 = tcs[il]
         if not math.isfinite(r0.Tc) or not r0.ok:
-            mu_failed = math.nan if number else 1.0
-            results.append(ChannelResult(math.nan, math.nan, 0, math.nan, math.nan, math.nan, False, r0.message, mu_failed, math.nan))
+            outcome = r0.outcome if not r0.ok else Outcome.NOT_CONVERGED
+            results.append(ChannelResult(gap=math.nan, tc=math.nan, iterations=0, residual=math.nan,
+                                         refine_diff_gap=math.nan, refine_diff_tc=math.nan,
+                                         outcome=outcome, message=r0.message,
+                                         mu=math.nan if number else 1.0, refine_diff_mu=math.nan))
             continue
         if r0.Tc == 0.0:
-            results.append(ChannelResult(0.0, 0.0, 0, 0.0, 0.0, 0.0, True, "", mu_n, 0.0))
+            results.append(ChannelResult(gap=0.0, tc=0.0, iterations=0, residual=0.0, refine_diff_gap=0.0,
+                                         refine_diff_tc=0.0, outcome=Outcome.OK, message="", mu=mu_n,
+                                         refine_diff_mu=0.0))
             continue
         # Nonlinear solve on the scout grid first: its solution seeds the finer grids.
         seed_k = scout.k
@@ -745,33 +835,9 @@ def solve_point(
             g0 = solve_gap_number(scout, il, T, seed_delta, mu_n) if number else solve_gap(scout, il, T, seed_delta)
             if g0.ok:
                 seed_delta, seed_mu = g0.delta, g0.mu
-        per_grid = []
-        for disc in grids:
-            tc = _tc_near(disc, il, r0.Tc, number)
-            if not tc.ok or not math.isfinite(tc.Tc):
-                per_grid.append((math.nan, tc.Tc, 0, math.nan, False, tc.message or "T_c not found", math.nan if number else 1.0))
-                continue
-            if T >= tc.Tc or tc.Tc == 0.0:
-                per_grid.append((0.0, tc.Tc, 0, 0.0, True, "", mu_n))
-                continue
-            guess = np.interp(disc.k, seed_k, seed_delta)
-            g = solve_gap_number(disc, il, T, guess, seed_mu) if number else solve_gap(disc, il, T, guess)
-            if g.ok and g.gap_fermi < 1e-9 * tc.Tc:
-                g = GapResult(g.gap_fermi, False, "Newton fell onto the trivial solution Δ = 0 below T_c", g.iterations, g.residual, g.delta, g.mu)
-            per_grid.append((g.gap_fermi, tc.Tc, g.iterations, g.residual, g.ok, g.message, g.mu if number else 1.0))
-        (gap_b, tc_b, *_, mu_b), (gap_c, tc_c, it_c, res_c, ok_c, msg_c, mu_c) = per_grid
-        # Δ(T) ∝ √(T_c − T) near T_c amplifies T_c's error, so Δ's change is measured on the
-        # pairing scale max(Δ, T_c) rather than on Δ itself.
-        d_gap = abs(gap_c - gap_b) / max(abs(gap_c), abs(tc_c), 1e-300)
-        d_tc = abs(tc_c - tc_b) / max(abs(tc_c), 1e-300)
-        d_mu = abs(mu_c - mu_b)  # in ε_F: μ itself may pass through 0 on the BEC side
-        ok = ok_c and per_grid[0][4] and d_gap <= REFINE_RTOL and d_tc <= REFINE_RTOL and d_mu <= REFINE_RTOL
-        msg = msg_c or per_grid[0][5]
-        if not msg and not ok:
-            msg = f"grid refinement changes Δ by {d_gap:.1e} and T_c by {d_tc:.1e} (tolerance {REFINE_RTOL:g})"
-            if number:
-                msg += f", μ by {d_mu:.1e} ε_F"
-        results.append(ChannelResult(gap_c, tc_c, it_c, res_c, d_gap, d_tc, ok, msg, mu_c, d_mu))
+        main, check = (_solve_on_grid(disc, il, T, r0.Tc, seed_k, seed_delta, seed_mu, mu_n, number)
+                       for disc in grids)
+        results.append(_channel_from_grids(main, check, number))
     if grids:
         info = {"n_nodes": grids[1].k.size, "d_min": grids[1].spec.d_min, "n_nodes_main": grids[0].k.size}
     else:

@@ -2,21 +2,21 @@
 
 Seed: G. Bighin, P. A. Murthy, N. Defenu, T. Enss, "Resonantly enhanced superconductivity
 mediated by spinor condensates", Phys. Rev. Research 7, L022070 (2025)
-(``shared/seeds/spinor_bec_bighin2025.txt``). Conventions: ``shared/docs/physics.md``.
+Equations, conventions, choices and findings: ``docs/models/spinor_bec.md``.
 
 Kernels
 -------
 ``spinor_bec_couplings``
     Sound velocities (formula under seed Eq. 2), spin healing length, and the partial-wave
     couplings λ_ℓ (seed Eq. 8) of the static interaction, ℓ = 0, 1, 2, both from the
-    closed forms (seed Eq. 9 / physics.md) and from an independent adaptive quadrature.
+    closed forms (seed Eq. 9 and its general-ℓ form) and from an independent adaptive quadrature.
 ``spinor_bec``
     Full numerical solution of the BCS gap equation (seed Eq. 10) with the retarded
     two-mode interaction of seed Eq. 6: Δ_ℓ(k_F) at temperature T and T_c,ℓ for ℓ = 0, 1, 2,
     each checked by grid refinement (see :mod:`.gap` for the numerics), at
     μ_F = ε_F or with μ_F from the number equation (``chemical_potential``).
 
-Units and conventions (physics.md unless marked *choice*)
+Units and conventions (the seed's unless marked *choice*)
 ---------------------------------------------------------
 - ħ = k_B = 1, k_F = 1, ε_F = 1 (m_F = 1/2, v_F = 2), T in units of T_F = ε_F.
 - Boson mass m = m_F · ``mass_ratio``; equal component densities n₁ = n₂ = n =
@@ -31,7 +31,7 @@ Units and conventions (physics.md unless marked *choice*)
 - *choice*: validity δg̃ > 0 and 2g̃ − δg̃ > 0 (the miscibility condition g₁₂² < g₁₁g₂₂ of
   a homogeneous two-component BEC, both sound velocities real); enforced with a margin of
   1e-5 on both sides.
-- Gap equation (physics.md): Σ_k' = ∫d²k'/(2π)² per spin, ξ_k = ε_k − μ_F, so the equation
+- Gap equation: Σ_k' = ∫d²k'/(2π)² per spin, ξ_k = ε_k − μ_F, so the equation
   sees λ_ℓ/2 and Δ_ℓ ∝ exp(−2/|λ_ℓ|) at weak coupling. μ_F (output ``mu``, per channel):
   ``chemical_potential = "fixed"`` (default): μ_F = ε_F exactly, at every T (kernel
   version 1's behaviour, bit for bit). ``"number"``: μ_F solved jointly with Δ_ℓ(k) so that
@@ -75,7 +75,7 @@ Units and conventions (physics.md unless marked *choice*)
   spinodal at α ≳ 0.5 (Δ ≳ 3 ε_F, μ_F < 0), Newton can stall or land on different branches
   on the two grids (status not_converged), as the fixed-μ solver sometimes does there too;
   every retarded point tried (δg̃ = 1e-5…0.1, α = 0.2…1) converges in both modes.
-- Seed Eq. 6 as written (physics.md): its q → 0 static limit is −g_F²/δg, half the
+- Seed Eq. 6 as written: its q → 0 static limit is −g_F²/δg, half the
   thermodynamic induced interaction −2g_F²/δg (second-order exchange, −2|M|²/ω). Doubling
   it is equivalent to g̃_F → √2 g̃_F.
 
@@ -107,7 +107,7 @@ import numpy as np
 from scipy.integrate import IntegrationWarning, quad
 
 from .._api import Kernel, KernelInputError, Output, Parameter, Status
-from .gap import REFINE_RTOL, TC_FLOOR, mu_normal, solve_point
+from .gap import REFINE_RTOL, TC_FLOOR, Outcome, mu_normal, solve_point
 from .physics import (
     ELLS,
     N0,
@@ -269,7 +269,7 @@ couplings_kernel = Kernel(
     reference="Bighin et al., PRR 7, L022070 (2025): Eqs. 2, 3, 6–9",
     parameters=_common_parameters(),
     outputs=(
-        Output("lambda_closed", "1", _LAMBDA_DOC + ", closed form (seed Eq. 9, physics.md)", dims=("ell",)),
+        Output("lambda_closed", "1", _LAMBDA_DOC + ", closed form (seed Eq. 9 and its general-ℓ form)", dims=("ell",)),
         Output("lambda_numeric", "1", _LAMBDA_DOC + ", adaptive quadrature of static seed Eq. 6", dims=("ell",)),
         Output("lambda_rel_diff", "1", "max over ℓ of |λ_numeric/λ_closed − 1| (diagnostic)"),
         Output("c_s", "v_F", "spin (out-of-phase) sound velocity c_s/v_F, m c_s² = n δg"),
@@ -356,7 +356,8 @@ def _with_bounds(p: Parameter, bounds: tuple[float, float]) -> Parameter:
     return Parameter(p.name, p.unit, p.description, default=p.default, bounds=bounds)
 
 
-_CHANNEL_FAILS = ("above the search range", "could not bracket")
+#: A channel's outcome decides the point's status; the worst channel wins.
+_STATUS = {Outcome.OK: Status.OK, Outcome.NOT_CONVERGED: Status.NOT_CONVERGED, Outcome.FAILED: Status.FAILED}
 
 
 def solve_gap_point(
@@ -388,8 +389,7 @@ def solve_gap_point(
     messages = []
     for ell, r in zip(ELLS, results):
         if not r.ok:
-            failed = any(f in r.message for f in _CHANNEL_FAILS)
-            status = max(status, Status.FAILED if failed else Status.NOT_CONVERGED)
+            status = max(status, _STATUS[r.outcome])
             messages.append(f"ℓ={ell}: {r.message}")
     out = {
         "lambda_fs": lam,

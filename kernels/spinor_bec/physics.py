@@ -1,9 +1,10 @@
 """Spinor-BEC mediated interaction: units, derived constants and exact angular moments.
 
 Private helper of :mod:`pairsweep.kernels.spinor_bec`. Seed: Bighin, Murthy, Defenu, Enss,
-Phys. Rev. Research 7, L022070 (2025), ``shared/seeds/spinor_bec_bighin2025.txt``.
+"Resonantly enhanced superconductivity mediated by spinor condensates", Phys. Rev.
+Research 7, L022070 (2025); equations and conventions in ``docs/models/spinor_bec.md``.
 
-Units (physics.md): ħ = k_B = 1, k_F = 1, ε_F = k_F²/2m_F = 1, so m_F = 1/2, v_F = 2,
+Units: ħ = k_B = 1, k_F = 1, ε_F = k_F²/2m_F = 1, so m_F = 1/2, v_F = 2,
 N₀ = m_F/π = 1/2π (both spins), n_F = k_F²/2π = 1/2π. The boson mass is
 m = m_F · mass_ratio and each boson component has density n = n_F · density_ratio.
 Dimensionless couplings g̃ = m g / ħ² are turned into the dimensionful g = g̃ / m here.
@@ -22,7 +23,7 @@ linear in cos θ, so V is a rational function of cos θ and every angular moment
 
     ∫ dθ/2π cos(ℓθ) / (z − cos θ) = w^ℓ / s,   s = √(z² − 1),  w = z − s,  |w| < 1,
 
-applied to the two partial fractions (physics.md, "numerics warning"). When x₊ ≈ x₋
+applied to the two partial fractions (``docs/models/spinor_bec.md``, "Numerics"). When x₊ ≈ x₋
 (Ω ≈ mc²) the two partial fractions cancel; there the divided difference
 [g(x₊) − g(x₋)]/(x₊ − x₋), g(y) = y M(y), is evaluated as the mean of g' along the
 segment (Gauss–Legendre), which is exact up to the quadrature error (h/d)^8.
@@ -120,7 +121,7 @@ class Model:
 
     @property
     def alpha_s(self) -> np.ndarray:
-        """α = (N₀ g_F²/δg)/(4k_F²ξ_s²) = g̃_F² m_F n/(2π² m n_F) (physics.md, not seed Eq. 9)."""
+        """α = (N₀ g_F²/δg)/(4k_F²ξ_s²) = g̃_F² m_F n/(2π² m n_F) (from its definition, not seed Eq. 9's print)."""
         return N0 * self.G_s**2 * self.m * self.n
 
     @property
@@ -145,7 +146,7 @@ def static_closed_form(model: Model, ells: tuple[int, ...] = ELLS) -> np.ndarray
     """λ_ℓ of seed Eq. 8 with the static (Ω = 0) interaction, closed form.
 
     For each mode, with κ = k_F ξ and S = √(1 + 4κ²),
-    λ_ℓ = −α (S − 1)^{2ℓ} / [S (4κ²)^{ℓ−1}] (physics.md; ℓ = 0, 1 are seed Eq. 9),
+    λ_ℓ = −α (S − 1)^{2ℓ} / [S (4κ²)^{ℓ−1}] (ℓ = 0, 1 are seed Eq. 9),
     written as −α 4κ² ρ^ℓ / S with ρ = (S − 1)²/(4κ²) = 4κ²/(S + 1)² to avoid the
     cancellation in S − 1 at small κ. Spin plus density mode. Returns shape (*, len(ells)).
     """
