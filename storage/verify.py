@@ -310,7 +310,7 @@ def _extra_files(store: Path, grid: _Grid) -> list[str]:
     """Files inside the arrays that are not chunks of the grid."""
     extra = []
     bpa = grid.blocks_per_axis
-    for name, arr in grid.arrays.items():
+    for arr in grid.arrays.values():
         base = store / arr.path
         tail = (0,) * (arr.ndim - len(grid.names))
         for dirpath, _, filenames in os.walk(base):

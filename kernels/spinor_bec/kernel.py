@@ -107,7 +107,7 @@ import numpy as np
 from scipy.integrate import IntegrationWarning, quad
 
 from .._api import Kernel, KernelInputError, Output, Parameter, Status
-from .gap import REFINE_RTOL, TC_FLOOR, Outcome, mu_normal, solve_point
+from .gap import REFINE_RTOL, TC_FLOOR, Outcome, solve_point
 from .physics import (
     ELLS,
     N0,
