@@ -65,6 +65,10 @@ def _import_reference(reference: str) -> Kernel:
         raise KeyError(f"kernel: cannot import {reference!r} ({type(exc).__name__}: {exc})") from None
     if not isinstance(obj, Kernel):
         raise KeyError(f"kernel: {reference!r} is {type(obj).__name__}, not a pairsweep Kernel")
+    if obj.name != reference:
+        # the store records kernel.name and workers import the kernel again by it
+        raise KeyError(f"kernel: {reference!r} declares name={obj.name!r}; a kernel used as "
+                       f"'module:ATTRIBUTE' must be named exactly that ({reference!r})")
     return obj
 
 

@@ -59,6 +59,16 @@ def test_the_pages_spec_resolves_to_the_pages_kernel_by_the_name_workers_look_up
         resolve(load_spec(bad))
 
 
+
+def test_a_user_kernel_named_differently_from_its_import_path_is_refused(user_kernel_dir):
+    from pairsweep.sweeps import SpecError, load_spec, resolve
+
+    module = Path("mymodule.py")
+    module.write_text(module.read_text().replace('name="mymodule:MY_KERNEL"', 'name="my_model"'))
+    with pytest.raises(SpecError, match=r"kernel: 'mymodule:MY_KERNEL' declares name='my_model'"):
+        resolve(load_spec("my_sweep.toml"))
+
+
 @pytest.mark.slow
 def test_the_pages_kernel_sweeps_on_a_local_cluster_and_stores_the_bcs_values(user_kernel_dir, client):
     from pairsweep.sweeps import open_result
