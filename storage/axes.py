@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import zarr
 
+from .errors import StoreError
+
 __all__ = ["axis_size", "axis_values"]
 
 
@@ -31,5 +33,5 @@ def axis_values(store: str | Path, spec: Mapping[str, Any], name: str) -> np.nda
         return np.asarray(entry)
     values = zarr.open_group(str(store), mode="r", use_consolidated=False)[name][...]
     if len(values) != int(entry["size"]):
-        raise ValueError(f"store {store}: coordinate {name!r} has {len(values)} values, its spec says {entry['size']}")
+        raise StoreError(f"store: {store}: coordinate {name!r} has {len(values)} values, its spec says {entry['size']}")
     return np.asarray(values)

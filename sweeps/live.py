@@ -24,6 +24,7 @@ import numpy as np
 import zarr
 
 from pairsweep.storage import ledger
+from pairsweep.storage.axes import axis_size
 from pairsweep.storage.layout import STATE_DIR, read_root_attrs
 
 from .grid import BlockGrid
@@ -51,7 +52,10 @@ class StoreInfo:
         path = Path(path)
         if not (path / "zarr.json").is_file():
             raise SpecError(f"store: {path} is not a pairsweep store (no zarr.json)")
-        meta = read_root_attrs(path)["pairsweep"]
+        try:
+            meta = read_root_attrs(path)["pairsweep"]
+        except KeyError:
+            raise SpecError(f"store: {path} is a zarr group but not a pairsweep store") from None
         spec = meta["spec"]
         axes = tuple(spec["axes"])
         root = zarr.open_group(str(path), mode="r")
@@ -65,7 +69,8 @@ class StoreInfo:
             attrs[name] = dict(arr.attrs)
         for name in coords:
             attrs[name] = dict(root[name].attrs)
-        shape = tuple(len(spec["axes"][a]) for a in axes)
+        # a long axis is only summarised in the spec ({size, first, last, sha256})
+        shape = tuple(axis_size(spec["axes"][a]) for a in axes)
         chunks = tuple(spec["chunks"][a] for a in axes)
         return cls(path, spec["kernel"], axes, coords, BlockGrid(shape, chunks), variables, attrs)
 

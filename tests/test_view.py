@@ -202,3 +202,15 @@ def test_page_server_stops_when_its_parent_dies(empty_store, subprocess_env):
             os.kill(view_pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
+
+
+def test_an_axis_summarised_in_the_spec_still_gives_the_right_grid(tmp_path):
+    # more than 1024 values: the spec keeps only {size, first, last, sha256} of the axis,
+    # and the page must take the grid's shape from that, not from the summary's length
+    x = np.linspace(-3, 3, 1025).tolist()
+    rs = prepare_store(Sweep(kernel="engine_kernels:SMOOTH", store=tmp_path / "long.zarr",
+                             axes={"x": x, "y": [0.0, 0.5]}, chunks={"x": 512, "y": 2}))
+    _land(rs, 2)  # the last block: x[1024] alone
+    app = ViewApp(Document(), rs.store, interval_ms=0)
+    assert app.live.info.grid.n_blocks == 3
+    assert app.update() == [] and app.live.blocks_read == 1
