@@ -56,7 +56,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .errors import StoreLockedError
+from .errors import StoreError, StoreLockedError
 
 __all__ = ["EXPIRY_S", "HEARTBEAT_S", "StoreLock", "lock_path", "read_holder"]
 
@@ -220,7 +220,13 @@ class StoreLock:
         }
         message = None
         for _ in range(20):
-            if _link_exclusive(path, record):
+            try:
+                linked = _link_exclusive(path, record)
+            except OSError as exc:
+                # a read-only or full parent: say so, naming the store, not a traceback
+                raise StoreError(f"store: cannot take the lock {path} ({exc.strerror or exc}); "
+                                 f"the store's parent directory must be writable") from None
+            if linked:
                 lock = cls(store=store, path=path, record=record, takeover_message=message)
                 lock._start_heartbeat()
                 return lock

@@ -316,7 +316,9 @@ def _extra_files(store: Path, grid: _Grid) -> list[str]:
         for dirpath, _, filenames in os.walk(base):
             for fname in filenames:
                 rel = (Path(dirpath) / fname).relative_to(store).as_posix()
-                if rel == f"{arr.path}/zarr.json":
+                if rel == f"{arr.path}/zarr.json" or fname.endswith(".partial"):
+                    # zarr writes a chunk to NAME.partial and renames it: one in flight during
+                    # a run, or left by a kill, is never read as a chunk
                     continue
                 parts = rel[len(arr.path) + 1 :].split("/")
                 ok = (

@@ -317,6 +317,7 @@ def _prepare_locked(sweep: Sweep) -> ResolvedSweep:
             )
         print(f"pairsweep: {store} was only half created (no {', '.join(missing)}); creating "
               "it anew", file=sys.stderr)
+        rs = replace(rs, stored_hash=None)  # the new store's hash is its own spec's
     store.parent.mkdir(parents=True, exist_ok=True)
     attrs = {
         "title": f"pairsweep result: {rs.kernel.name}",
@@ -458,26 +459,30 @@ def _run(
                 )
             )
 
-    bar = RunProgress(
-        total_points=grid.n_points, points_done=points_done, n_blocks=grid.n_blocks,
-        blocks_done=report.blocks_already_done, mode=choose_mode(progress, sys.stderr), verbosity=verbosity,
-        log_path=run_log_path(store, run_id),
-    )
-    bar.log(f"run {run_id}: store {store}, spec {rs.spec_hash}, kernel {rs.kernel.name} v{rs.kernel.version}, "
-            f"{grid.n_points} points in {grid.n_blocks} blocks ({report.blocks_already_done} already done)")
-    if report.dashboard:
-        bar.info(f"pairsweep: dashboard at {report.dashboard}")
-        hint = tunnel_hint(report.dashboard)
-        if hint:
-            bar.info(f"pairsweep: {hint}")
+    # everything after the run is recorded as started sits inside the try, so that a Ctrl-C
+    # at any moment leaves the run recorded as interrupted, never as forever "started"
+    bar: RunProgress | None = None
     interrupted = False
     try:
-        # Worker processes of a local cluster write to this terminal: keep distributed's
-        # harmless "Sizeof calculation failed" warning off it (and off the bar).
-        client.register_plugin(QuietSizeof())
-    except Exception as exc:  # noqa: BLE001 - cosmetic; never worth failing a run
-        bar.log(f"could not register the worker logging plugin: {exc}")
-    try:
+        bar = RunProgress(
+            total_points=grid.n_points, points_done=points_done, n_blocks=grid.n_blocks,
+            blocks_done=report.blocks_already_done, mode=choose_mode(progress, sys.stderr),
+            verbosity=verbosity, log_path=run_log_path(store, run_id),
+        )
+        bar.log(f"run {run_id}: store {store}, spec {rs.spec_hash}, kernel {rs.kernel.name} "
+                f"v{rs.kernel.version}, {grid.n_points} points in {grid.n_blocks} blocks "
+                f"({report.blocks_already_done} already done)")
+        if report.dashboard:
+            bar.info(f"pairsweep: dashboard at {report.dashboard}")
+            hint = tunnel_hint(report.dashboard)
+            if hint:
+                bar.info(f"pairsweep: {hint}")
+        try:
+            # Worker processes of a local cluster write to this terminal: keep distributed's
+            # harmless "Sizeof calculation failed" warning off it (and off the bar).
+            client.register_plugin(QuietSizeof())
+        except Exception as exc:  # noqa: BLE001 - cosmetic; never worth failing a run
+            bar.log(f"could not register the worker logging plugin: {exc}")
         bar.__enter__()
         submit(max_in_flight)
         for future in pending:
@@ -502,7 +507,8 @@ def _run(
         interrupted = True
     finally:
         report.seconds = time.perf_counter() - started
-        bar.close(str(report))
+        if bar is not None:
+            bar.close(str(report))
         run_info.update(
             cluster=cluster_info(client),  # job ids submitted during the run, replacements included
             blocks_computed=report.blocks_computed,
@@ -515,7 +521,9 @@ def _run(
             run_info.update(interrupted=_now(), blocks_kept=kept, complete=False)
         else:
             run_info.update(finished=_now(), complete=report.complete)
-        _record_run(store, run_info)
+        if lock is None or not lock.lost:
+            # a lost lock means another process owns the store's metadata now
+            _record_run(store, run_info)
     if interrupted:
         raise SweepInterrupted(store, kept, grid.n_blocks)
     return report
