@@ -75,7 +75,9 @@ class _Console(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.progress.say(self.format(record))
+            # -q keeps errors: it promises "nothing but errors", not silence
+            level = -1 if record.levelno >= logging.ERROR else 0
+            self.progress.say(self.format(record), level=level)
         except Exception:  # noqa: BLE001 - logging must never break the run
             self.handleError(record)
 
