@@ -20,6 +20,7 @@ import csv
 import json
 import math
 import os
+import signal
 import sys
 import textwrap
 import time
@@ -118,11 +119,21 @@ def _start_view(sweep: Sweep):
     duration; the child is ours and is stopped by its pid when the run ends."""
     import subprocess
 
+    from pairsweep.cluster import validate as validate_cluster
+
     from .engine import prepare_store
 
+    # the run checks its cluster options only after this creates the store: check them first,
+    # so that a bad option leaves nothing behind
+    try:
+        validate_cluster(sweep.cluster.kind, sweep.cluster.options)
+    except ClusterError as exc:
+        raise SpecError(str(exc)) from None
     rs = prepare_store(sweep)
+    # the page server ignores the terminal's Ctrl-C (meant for the run, which stops it)
     proc = subprocess.Popen([sys.executable, "-m", "pairsweep.sweeps.view", str(rs.store), "--announce-stdout",
-                             "--parent-pid", str(os.getpid())], stdout=subprocess.PIPE, text=True)
+                             "--parent-pid", str(os.getpid())], stdout=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     link = proc.stdout.readline().strip()  # the child binds a free port itself and says which
     if not link:
         proc.wait(timeout=30)
