@@ -294,12 +294,14 @@ def prepare_store(sweep: Sweep) -> ResolvedSweep:
     adopted (so a resume never depends on how the default block size is computed). Holds
     the store's lock while it works; :class:`StoreLockedError` if another process holds it.
     """
-    check_store(sweep)  # the store path first: the lock file goes beside the store
-    with _lock(resolve(sweep).store, "prepare"):
+    rs, _ = check_store(sweep)  # the store path first: the lock file goes beside the store
+    with _lock(rs.store, "prepare"):
         return _prepare_locked(sweep)
 
 
 def _prepare_locked(sweep: Sweep) -> ResolvedSweep:
+    # checked again under the lock: another run may have created the store since the
+    # unlocked check that chose where the lock goes
     rs, exists = check_store(sweep)
     store = rs.store
     if exists:
@@ -380,12 +382,12 @@ def run_sweep(
     SweepReport
         Counts for this run. Results are read with :func:`pairsweep.sweeps.open_result`.
     """
-    check_store(sweep)  # every field, and the store path, before the cluster options
+    rs, _ = check_store(sweep)  # every field, and the store path, before the cluster options
     try:
         validate_cluster(sweep.cluster.kind, sweep.cluster.options)
     except ClusterError as exc:
         raise SpecError(str(exc)) from None
-    lock = _lock(resolve(sweep).store)  # held from before creation to the end: one writer
+    lock = _lock(rs.store)  # held from before creation to the end: one writer
     try:
         rs = _prepare_locked(sweep)
         grid = BlockGrid(rs.shape, rs.chunks)

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import zarr
 
+from kill_helpers import kill_after_blocks
 from pairsweep.storage import ledger
 from pairsweep.sweeps import load_spec, run_sweep
 
@@ -60,23 +61,7 @@ def test_sigkill_then_resume_is_bit_identical(tmp_path, subprocess_env, client):
     spec_path = tmp_path / "spec.toml"
     spec_path.write_text(spec_text(killed_store))
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pairsweep.sweeps.cli", "run", str(spec_path), "--no-progress"],
-        env=subprocess_env,
-        start_new_session=True,  # its own process group: the kill takes the workers too
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        done = ledger.done_blocks(killed_store, N_BLOCKS).sum() if killed_store.exists() else 0
-        if done >= 6:
-            break
-        assert proc.poll() is None, proc.stdout.read().decode()
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    done_at_kill = ledger.done_blocks(killed_store, N_BLOCKS)
+    done_at_kill = kill_after_blocks(spec_path, killed_store, N_BLOCKS, 6, subprocess_env, 120)
     assert 6 <= done_at_kill.sum() < N_BLOCKS, "the kill must land mid-sweep"
     first_run = set(next(iter(ledger.read_run_log(killed_store).values())))
 

@@ -8,19 +8,15 @@ into the resumed run.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from kill_helpers import kill_after_blocks
 from pairsweep.kernels.bipolaron.qmc import solve_point
-from pairsweep.storage import ledger, open_result
+from pairsweep.storage import open_result
 from pairsweep.sweeps import load_spec, run_sweep
 
 CHAINS = 6
@@ -51,21 +47,7 @@ def test_killed_qmc_sweep_resumes_to_the_direct_results(tmp_path, subprocess_env
     store = tmp_path / "qmc.zarr"
     spec_path = tmp_path / "spec.toml"
     spec_path.write_text(spec_text(store))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pairsweep.sweeps.cli", "run", str(spec_path), "--no-progress"],
-        env=subprocess_env, start_new_session=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        done = ledger.done_blocks(store, CHAINS).sum() if store.exists() else 0
-        if done >= 2:
-            break
-        assert proc.poll() is None, proc.stdout.read().decode()
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    done_at_kill = int(ledger.done_blocks(store, CHAINS).sum())
+    done_at_kill = int(kill_after_blocks(spec_path, store, CHAINS, 2, subprocess_env, 300).sum())
     assert 2 <= done_at_kill < CHAINS, "the kill must land mid-sweep"
 
     report = run_sweep(load_spec(spec_path), client=client, progress=False)
