@@ -454,10 +454,11 @@ def solve_point(model: str = "bond_peierls", lam: float = 0.5, coupling: str = "
     out["nph_bp"], out["nph_bp_err"] = nph.mean, nph.err
     docc = binning(main.column("double_occupancy"))
     out["double_occupancy"], out["double_occupancy_err"] = docc.mean, docc.err
-    r2, (mass, source) = binning(main.column("r2")), main.best_mass()
-    r2_half, (mass_half, _) = binning(half.column("r2")), half.best_mass()
-    out["r2_bp_half_beta"], out["mass_bp_half_beta"] = r2_half.mean, mass_half.mean
+    r2, r2_half = binning(main.column("r2")), binning(half.column("r2"))
     twist, bridge = main.mass(), main.bridge_mass()
+    mass, source = (twist, "twist") if main.twist_mixes() else (bridge, "bridge")
+    mass_half = half.best_mass()[0]
+    out["r2_bp_half_beta"], out["mass_bp_half_beta"] = r2_half.mean, mass_half.mean
 
     def moved(a: Estimate, b: Estimate) -> bool:
         return abs(a.mean - b.mean) > 3.0 * math.hypot(a.err, b.err) + 0.02 * abs(a.mean)
