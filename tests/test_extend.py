@@ -29,13 +29,14 @@ def smooth(store, x=X0, y=Y0, kernel="engine_kernels:SMOOTH", **kw) -> Sweep:
 
 
 def frozen_files(store) -> dict[str, bytes]:
-    """Every file of part 0 that holds results or its record of them (not the root
-    attributes, which gain run records): these must never change when extending."""
+    """Every file of part 0 that holds results or its record of them: the arrays, the
+    ledger, the creation record (not the root attributes, which gain run records). These
+    must never change when extending."""
+    keep = ("_pairsweep/blocks/", "_pairsweep/manifest.json", "_pairsweep/pristine/")
     out = {}
     for path in sorted(store.rglob("*")):
         rel = path.relative_to(store).as_posix()
-        if path.is_file() and rel != "zarr.json" and not rel.startswith(("_pairsweep/parts", "_pairsweep/runs",
-                                                                         "_pairsweep/logs", "_pairsweep/parts.json")):
+        if path.is_file() and rel != "zarr.json" and (not rel.startswith("_pairsweep") or rel.startswith(keep)):
             out[rel] = path.read_bytes()
     return out
 
@@ -251,3 +252,97 @@ def entry_shape(part, block: int) -> tuple[int, ...]:
     spec = read_root_attrs(part)["pairsweep"]["spec"]
     grid = BlockGrid(tuple(len(v) for v in spec["axes"].values()), tuple(spec["chunks"].values()))
     return grid.block_shape(block)
+
+
+# ---------------------------------------------------------------------------------------
+# SIGKILL while a store is being extended (real subprocesses)
+# ---------------------------------------------------------------------------------------
+
+KILL_DELAY = 0.3  # s: the test-only widening of each part's creation and of the listing
+
+
+def _kill_spec(store, x_num: int, y_num: int) -> str:
+    return (f'kernel = "engine_kernels:SMOOTH"\nstore = "{store}"\n[axes]\n'
+            f"x = {{ linspace = [-3.0, 3.0, {x_num}] }}\ny = {{ linspace = [-2.0, 2.0, {y_num}] }}\n"
+            "[fixed]\ndelay = 0.03125\n[execution]\nchunks = { x = 1, y = 5 }\nmax_in_flight = 4\n"
+            '[cluster]\nkind = "local"\nn_workers = 2\ndashboard_address = ":0"\n')
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_during_an_extension_loses_nothing(tmp_path, subprocess_env, client):
+    """SIGKILL of the process group while parts are created, while they are listed, at
+    start-up and mid-run: after each kill the store and its listed parts verify clean and
+    part 0 is untouched; the resumed store equals a fresh run of the extended spec."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pairsweep.sweeps import load_spec
+
+    store = tmp_path / "k.zarr"
+    small, big = tmp_path / "small.toml", tmp_path / "big.toml"
+    small.write_text(_kill_spec(store, 7, 5))
+    big.write_text(_kill_spec(store, 13, 9))
+    run_sweep(load_spec(small), client=client, progress=False)
+    frozen = frozen_files(store)
+    parts_dir = store / "_pairsweep" / "parts"
+    env = {**subprocess_env, "PAIRSWEEP_TEST_CREATION_DELAY": str(KILL_DELAY)}
+    rng = np.random.default_rng(15)
+    kills = {"part creation": 0, "listing": 0, "startup": 0, "mid-run": 0}
+    plan = ["part creation"] * 6 + ["listing"] * 2 + ["startup", "mid-run", "mid-run"]
+    for attempt, mode in enumerate(plan):
+        listed = (store / PARTS_FILE).exists()
+        if listed and mode in ("part creation", "listing"):
+            continue
+        # aimed at the creation of part 1 and of part 2 in turn
+        pattern = f".{1 + attempt % 2}.creating-*/_pairsweep/manifest.json"
+        before_manifests = set(parts_dir.glob(pattern))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pairsweep.sweeps.cli", "run", str(big), "--no-progress"],
+            env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120
+        if mode == "part creation":
+            # wait until a part is built in its hidden directory (manifest written last),
+            # then kill inside the window before its rename
+            while proc.poll() is None and not set(parts_dir.glob(pattern)) - before_manifests:
+                assert time.monotonic() < deadline
+                time.sleep(0.002)
+            time.sleep(rng.uniform(0.0, 0.95) * KILL_DELAY)
+        elif mode == "listing":
+            # both parts renamed into place, the list not yet written
+            while proc.poll() is None and not (parts_dir / "2" / "zarr.json").exists():
+                assert time.monotonic() < deadline
+                time.sleep(0.002)
+            time.sleep(rng.uniform(0.0, 0.95) * KILL_DELAY)
+        elif mode == "startup":
+            time.sleep(rng.uniform(0.5, 4.0))
+        else:
+            target = rng.integers(1, 4)
+            while proc.poll() is None and time.monotonic() < deadline:
+                if (store / PARTS_FILE).exists() and sum(
+                        len(list((p / "_pairsweep" / "blocks").glob("*.json"))) for p in part_stores(store)[1:]
+                ) >= kills["mid-run"] * 3 + target:
+                    break
+                time.sleep(0.02)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            kills[mode] += 1
+        proc.wait(timeout=30)
+        report = verify_store(store, repair=False)
+        assert report.clean, str(report)
+        assert frozen_files(store) == frozen
+        assert np.all(open_result(store)["status"].sel(x=np.linspace(-3, 3, 7), y=np.linspace(-2, 2, 5)).values
+                      == Status.OK)
+    print("kills:", kills)
+    assert kills["part creation"] + kills["listing"] >= 6 and kills["mid-run"] >= 1
+
+    report = run_sweep(load_spec(big), client=client, progress=False)
+    assert report.complete
+    assert list_parts(store) == ["1", "2"] and not list(parts_dir.glob(".*"))
+    fresh = tmp_path / "fresh.toml"
+    fresh.write_text(_kill_spec(tmp_path / "fresh.zarr", 13, 9))
+    run_sweep(load_spec(fresh), client=client, progress=False)
+    assert_same_result(store, tmp_path / "fresh.zarr")
