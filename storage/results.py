@@ -18,7 +18,7 @@ from .parts import combine_parts, extended_spec, list_parts, part_stores
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["StoreStatus", "failures", "open_result", "store_status"]
+__all__ = ["StoreStatus", "failure_messages", "failures", "open_result", "store_status"]
 
 
 def open_result(path: str | Path, *, only_ok: bool = False) -> xr.Dataset:
@@ -99,6 +99,21 @@ def _part_failures(path: Path) -> Iterator[dict[str, Any]]:
             index = np.unravel_index(int(flat), shape)
             row = {name: axes[name][int(i)] for name, i in zip(names, index, strict=True)}
             yield {**row, "block": entry["block"], "message": message}
+
+
+def failure_messages(path: str | Path, ds: xr.Dataset) -> dict[int, str]:
+    """Failure messages keyed by the point's flat index (C order) in ``ds``'s grid, where
+    ``ds`` is :func:`open_result` of the store: the ledger's own keys for a store never
+    extended, else each part's points placed on the union grid."""
+    if not list_parts(path):
+        return {int(k): v for e in ledger.iter_entries(path) for k, v in e.get("messages", {}).items()}
+    dims = list(_meta(path)["spec"]["axes"])
+    index = {d: {v: i for i, v in enumerate(ds[d].values.tolist())} for d in dims}
+    shape = tuple(ds.sizes[d] for d in dims)
+    return {
+        int(np.ravel_multi_index(tuple(index[d][row[d]] for d in dims), shape)): row["message"]
+        for row in failures(path)
+    }
 
 
 @dataclass

@@ -253,7 +253,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from pairsweep.storage import ledger
+    from pairsweep.storage.results import failure_messages
 
     from .export import check_export_path, export_csv, export_netcdf
 
@@ -262,8 +262,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if out.suffix.lower() == ".nc":
         export_netcdf(ds, out)
     else:
-        messages = {int(k): v for e in ledger.iter_entries(args.store) for k, v in e.get("messages", {}).items()}
-        export_csv(ds, out, messages)
+        export_csv(ds, out, failure_messages(args.store, ds))
     print(f"wrote {out}")
     return 0
 

@@ -226,6 +226,15 @@ def test_failures_status_and_verify_cover_every_part(tmp_path, client):
         (-6.0, 0.0, 0), (-6.0, 0.5, 0), (-6.0, 1.0, 0), (-5.5, 0.0, 1), (-5.5, 0.5, 1), (-5.5, 1.0, 1)]
     st = store_status(store)
     assert (st.failed, st.ok, st.points_done, st.n_points) == (6, 9, 15, 15)
+    # the CSV export puts each part's messages on its own rows of the union grid
+    assert main(["export", str(store), "-o", str(tmp_path / "all.csv")]) == 0
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "all.csv", keep_default_na=False)
+    failed = table[table["status"] == "failed"]
+    assert sorted(failed["x"].unique()) == [-6.0, -5.5] and len(failed) == 6
+    assert all(failed["message"].str.startswith("ValueError: cannot solve at x=")), failed["message"].tolist()
+    assert (table.loc[table["status"] == "ok", "message"] == "").all()
 
     # corrupt one chunk of part 1: verify finds it there, quarantines it, a resume recomputes it
     part = part_path(store, "1")
