@@ -98,7 +98,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(f"store exists ({st.parts} part{'s' if st.parts > 1 else ''}): {st.blocks_done} of {st.n_blocks} "
                   "stored blocks done; a run resumes it")
             if extension is not None:
-                print(f"this spec extends it by {extension.n_new_points} points in {len(extension.pieces)} new parts; "
+                n = len(extension.pieces)
+                print(f"this spec extends it by {extension.n_new_points} points in {n} new part{'s' if n > 1 else ''}; "
                       "stored points are kept, never recomputed")
         elif exists:
             from pairsweep.storage import ledger

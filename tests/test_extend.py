@@ -99,9 +99,8 @@ def test_two_spec_values_on_one_stored_point_are_refused():
         (np.linspace(-2.0, 2.0, 9), Y0),  # interleaved
         (np.concatenate([[-4.0, -3.0], X0]), Y0),  # below
         (np.concatenate([X0, [2.5, 3.0, 3.5]]), Y0),  # above
-        (np.linspace(-3.0, 3.0, 13), np.linspace(-0.5, 1.5, 5)),  # two axes at once, linspace superset
     ],
-    ids=["interleaved", "below", "above", "two-axes-linspace"],
+    ids=["interleaved", "below", "above"],  # two axes at once: the next test
 )
 def test_superset_spec_computes_only_new_points_and_equals_a_fresh_store(tmp_path, client, x, y):
     store = tmp_path / "s.zarr"
@@ -117,13 +116,24 @@ def test_superset_spec_computes_only_new_points_and_equals_a_fresh_store(tmp_pat
     assert len(ledger.read_run_log(store)) == 1
     points_in_parts = sum(e["points"] for p in part_stores(store)[1:] for e in ledger.iter_entries(p))
     assert points_in_parts == n_new
-    assert len(list_parts(store)) == (2 if len(y) > Y0.size else 1)
+    assert list_parts(store) == ["1"]
 
     run_sweep(smooth(tmp_path / "fresh.zarr", x=np.sort(x), y=np.sort(y)), client=client, progress=False)
     assert_same_result(store, tmp_path / "fresh.zarr")
     # the same spec again: nothing to do
     again = run_sweep(smooth(store, x=x, y=y), client=client, progress=False)
     assert again.blocks_computed == 0 and again.complete
+
+
+def test_two_axes_at_once_on_an_extended_store_with_a_linspace_superset_in_any_order(tmp_path, client):
+    store = tmp_path / "s.zarr"
+    run_sweep(smooth(store), client=client, progress=False)
+    run_sweep(smooth(store, x=np.linspace(-2.0, 2.0, 9)), client=client, progress=False)
+    x2, y2 = np.linspace(-3.0, 3.0, 13)[::-1], np.array([1.0, 0.5, 0.0, -0.5])  # reversed: same points
+    report = run_sweep(smooth(store, x=x2, y=y2), client=client, progress=False)
+    assert report.points_computed == 13 * 4 - 9 * 3 and list_parts(store) == ["1", "2", "3"]
+    run_sweep(smooth(tmp_path / "fresh.zarr", x=np.sort(x2), y=np.sort(y2)), client=client, progress=False)
+    assert_same_result(store, tmp_path / "fresh.zarr")
 
 
 def test_union_is_sorted_with_not_computed_status_where_nothing_ran(tmp_path, client):
@@ -279,8 +289,8 @@ def _kill_spec(store, x_num: int, y_num: int) -> str:
 
 @pytest.mark.slow
 def test_sigkill_at_random_moments_during_an_extension_loses_nothing(tmp_path, subprocess_env, client):
-    """SIGKILL of the process group while parts are created, while they are listed, at
-    start-up and mid-run: after each kill the store and its listed parts verify clean and
+    """SIGKILL of the process group while parts are created, while they are listed, and
+    mid-run after a random number of new blocks: after each kill the store and its listed parts verify clean and
     part 0 is untouched; the resumed store equals a fresh run of the extended spec."""
     import os
     import signal
@@ -299,8 +309,8 @@ def test_sigkill_at_random_moments_during_an_extension_loses_nothing(tmp_path, s
     parts_dir = store / "_pairsweep" / "parts"
     env = {**subprocess_env, "PAIRSWEEP_TEST_CREATION_DELAY": str(KILL_DELAY)}
     rng = np.random.default_rng(15)
-    kills = {"part creation": 0, "listing": 0, "startup": 0, "mid-run": 0}
-    plan = ["part creation"] * 6 + ["listing"] * 2 + ["startup", "mid-run", "mid-run"]
+    kills = {"part creation": 0, "listing": 0, "mid-run": 0}
+    plan = ["part creation"] * 4 + ["listing"] * 2 + ["mid-run", "mid-run"]
     for attempt, mode in enumerate(plan):
         listed = (store / PARTS_FILE).exists()
         if listed and mode in ("part creation", "listing"):
@@ -326,8 +336,6 @@ def test_sigkill_at_random_moments_during_an_extension_loses_nothing(tmp_path, s
                 assert time.monotonic() < deadline
                 time.sleep(0.002)
             time.sleep(rng.uniform(0.0, 0.95) * KILL_DELAY)
-        elif mode == "startup":
-            time.sleep(rng.uniform(0.5, 4.0))
         else:
             target = rng.integers(1, 4)
             while proc.poll() is None and time.monotonic() < deadline:
@@ -346,7 +354,7 @@ def test_sigkill_at_random_moments_during_an_extension_loses_nothing(tmp_path, s
         assert np.all(open_result(store)["status"].sel(x=np.linspace(-3, 3, 7), y=np.linspace(-2, 2, 5)).values
                       == Status.OK)
     print("kills:", kills)
-    assert kills["part creation"] + kills["listing"] >= 6 and kills["mid-run"] >= 1
+    assert kills["part creation"] + kills["listing"] >= 5 and kills["mid-run"] >= 1
 
     report = run_sweep(load_spec(big), client=client, progress=False)
     assert report.complete
