@@ -30,6 +30,7 @@ from pairsweep.cluster import ClusterError, capacity, cluster_info, connect, das
 from pairsweep.cluster import validate as validate_cluster
 from pairsweep.kernels import Status
 from pairsweep.storage import ledger
+from pairsweep.storage.axes import axis_size, axis_values
 from pairsweep.storage.errors import StoreError, StoreLockedError
 from pairsweep.storage.layout import (
     MANIFEST,
@@ -41,7 +42,6 @@ from pairsweep.storage.layout import (
     update_root_attrs,
 )
 from pairsweep.storage.lock import StoreLock
-from pairsweep.storage.axes import axis_size, axis_values
 from pairsweep.storage.parts import (
     discard_unlisted,
     list_parts,
@@ -317,8 +317,12 @@ def plan_store(sweep: Sweep) -> tuple[ResolvedSweep, bool, Extension | None]:
         diffs = spec_differences(
             stored, {**new, "axes": stored["axes"], "chunks": clipped}, compare_chunks=bool(sweep.chunks)
         )
-        union = _stored_axes(store, stored, extended)
-        extension = match_axes(union, {a.name: a.values for a in rs.axes})
+        if not extended and stored["axes"] == new["axes"]:
+            # the usual resume: equal values (a long axis by its digest), nothing to read
+            extension = Extension(())
+        else:
+            union = _stored_axes(store, stored, extended)
+            extension = match_axes(union, {a.name: a.values for a in rs.axes})
         for m in extension.axes:
             if m.dropped:
                 entry = axis_entry(m.stored)
