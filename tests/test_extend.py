@@ -208,6 +208,13 @@ def test_dry_run_says_what_an_extension_adds_and_writes_nothing(tmp_path, capsys
     out = capsys.readouterr().out
     assert "extends it by 21 points in 2 new parts" in out and "0 of 6 stored blocks done" in out
     assert {p: p.read_bytes() for p in store.rglob("*") if p.is_file()} == before
+    # a spec lacking a stored value: exit 2, the field named, no traceback, nothing written
+    spec.write_text(spec.read_text().replace("linspace = [-2.0, 2.0, 9]", "values = [-2.0, -1.0, 0.0, 1.0]"))
+    assert main(["run", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert "axes.x: store has 5 values in [-2, 2], spec has 4 values" in err and "lacks 1 stored value(s): 2.0" in err
+    assert "Traceback" not in err
+    assert {p: p.read_bytes() for p in store.rglob("*") if p.is_file()} == before
 
 
 def test_a_kill_between_creating_parts_and_listing_them_is_cleaned_up(tmp_path, client):
