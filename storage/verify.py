@@ -45,6 +45,7 @@ from .checksum import file_digest, unseal
 from .errors import StoreError
 from .layout import MANIFEST, PRISTINE_DIR, STATE_DIR, chunk_key
 from .lock import StoreLock
+from .parts import list_parts, part_path
 
 __all__ = ["BadBlock", "VerifyReport", "verify_store"]
 
@@ -85,10 +86,13 @@ class VerifyReport:
     repaired: bool = False
     seconds: float = 0.0
     record: str | None = None
+    #: an extended store's further parts (:mod:`.parts`), each verified as a store of its own
+    parts: dict[str, VerifyReport] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
-        return not (self.bad or self.metadata_problems or self.extra_files)
+        own = not (self.bad or self.metadata_problems or self.extra_files)
+        return own and all(part.clean for part in self.parts.values())
 
     def __str__(self) -> str:
         lines = [f"{self.store}: {self.blocks_checked} done blocks checked in {self.seconds:.2f} s"]
@@ -101,6 +105,8 @@ class VerifyReport:
             lines.append(f"  BAD {bad}")
         for extra in self.extra_files:
             lines.append(f"  extra file: {extra}")
+        for name, part in self.parts.items():
+            lines.append(f"  part {name}: " + str(part).replace("\n", "\n  "))
         if self.clean:
             lines.append("  OK: every done block matches its checksums")
         elif self.repaired:
@@ -354,7 +360,11 @@ def verify_store(path: str | Path, *, repair: bool = True) -> VerifyReport:
         raise StoreError(f"store: {store} is not a pairsweep store (no {STATE_DIR}/)")
     lock = StoreLock.acquire(store, purpose="verify") if repair else None
     try:
-        return _verify(store, repair)
+        report = _verify(store, repair)
+        # every part is a store of its own, with its own ledger, checksums and creation record
+        for name in list_parts(store):
+            report.parts[name] = _verify(part_path(store, name), repair)
+        return report
     finally:
         if lock is not None:
             lock.release()

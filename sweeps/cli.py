@@ -76,7 +76,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from pairsweep.cluster import job_script
     from pairsweep.cluster import validate as validate_cluster
 
-    from .engine import check_store, run_sweep
+    from pairsweep.storage.parts import list_parts
+
+    from .engine import plan_store, run_sweep
 
     sweep = load_spec(args.spec)
     if args.store:
@@ -84,12 +86,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
     sweep = _cluster_override(sweep, args)
     if args.dry_run:
         # Everything a real run checks before submitting, the existing store included.
-        rs, exists = check_store(sweep)
+        rs, exists, extension = plan_store(sweep)
         validate_cluster(sweep.cluster.kind, sweep.cluster.options)
         print(f"spec OK: kernel {rs.kernel.name} v{rs.kernel.version}, {rs.n_points} points "
               f"({' x '.join(map(str, rs.shape))}), blocks of {' x '.join(map(str, rs.chunks))}, "
               f"store {rs.store}, cluster {sweep.cluster.kind}")
-        if exists:
+        if exists and (extension is not None or list_parts(rs.store)):
+            from pairsweep.storage import store_status
+
+            st = store_status(rs.store)
+            print(f"store exists ({st.parts} part{'s' if st.parts > 1 else ''}): {st.blocks_done} of {st.n_blocks} "
+                  "stored blocks done; a run resumes it")
+            if extension is not None:
+                n = len(extension.pieces)
+                print(f"this spec extends it by {extension.n_new_points} points in {n} new part{'s' if n > 1 else ''}; "
+                      "stored points are kept, never recomputed")
+        elif exists:
             from pairsweep.storage import ledger
             from .grid import BlockGrid
 
@@ -144,7 +156,13 @@ def _start_view(sweep: Sweep):
 
 
 def _cmd_view(args: argparse.Namespace) -> int:
+    from pairsweep.storage.parts import list_parts
+
     from .view import serve
+
+    if list_parts(args.store):
+        print(f"pairsweep: {args.store} is extended ({len(list_parts(args.store)) + 1} parts); the page shows its "
+              "original grid (part 0) only; `pairsweep plot` and `slice` show the whole grid", file=sys.stderr)
 
     serve(args.store, args.port)
     return 0
@@ -242,7 +260,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from pairsweep.storage import ledger
+    from pairsweep.storage.results import failure_messages
 
     from .export import check_export_path, export_csv, export_netcdf
 
@@ -251,8 +269,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if out.suffix.lower() == ".nc":
         export_netcdf(ds, out)
     else:
-        messages = {int(k): v for e in ledger.iter_entries(args.store) for k, v in e.get("messages", {}).items()}
-        export_csv(ds, out, messages)
+        export_csv(ds, out, failure_messages(args.store, ds))
     print(f"wrote {out}")
     return 0
 

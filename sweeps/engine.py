@@ -30,6 +30,7 @@ from pairsweep.cluster import ClusterError, capacity, cluster_info, connect, das
 from pairsweep.cluster import validate as validate_cluster
 from pairsweep.kernels import Status
 from pairsweep.storage import ledger
+from pairsweep.storage.axes import axis_size, axis_values
 from pairsweep.storage.errors import StoreError, StoreLockedError
 from pairsweep.storage.layout import (
     MANIFEST,
@@ -41,15 +42,33 @@ from pairsweep.storage.layout import (
     update_root_attrs,
 )
 from pairsweep.storage.lock import StoreLock
+from pairsweep.storage.parts import (
+    discard_unlisted,
+    list_parts,
+    next_part_name,
+    part_path,
+    part_stores,
+    record_parts,
+    union_axes,
+)
 
 from .execute import compute_block
+from .extend import Extension, describe_dropped, match_axes
 from .grid import BlockGrid
 from .progress import QuietSizeof, RunProgress, choose_mode, run_log_path
 from .spec import ResolvedSweep, SpecError, Sweep, resolve, with_chunks
 from .storepath import check_store_path
-from .values import canonical_stored_spec
+from .values import axis_entry, canonical_stored_spec
 
-__all__ = ["SpecMismatchError", "SweepInterrupted", "SweepReport", "check_store", "prepare_store", "run_sweep"]
+__all__ = [
+    "SpecMismatchError",
+    "SweepInterrupted",
+    "SweepReport",
+    "check_store",
+    "plan_store",
+    "prepare_store",
+    "run_sweep",
+]
 
 STORE_FORMAT = 1
 _VERSIONED = ("pairsweep", "numpy", "scipy", "dask", "distributed", "zarr", "xarray", "numba")
@@ -84,7 +103,8 @@ class SweepReport:
     ok: int = 0
     not_converged: int = 0
     failed: int = 0
-    block_errors: dict[int, str] = field(default_factory=dict)
+    #: by block id; ``"PART:BLOCK"`` for the parts of an extended store
+    block_errors: dict[int | str, str] = field(default_factory=dict)
     seconds: float = 0.0
     dashboard: str | None = None
 
@@ -242,13 +262,35 @@ def check_store(sweep: Sweep) -> tuple[ResolvedSweep, bool]:
     Returns the resolved sweep (with the store's block shape and hash when the store
     exists) and whether the store exists. Raises :class:`SpecError` naming the field when
     the store path cannot be created or written, and :class:`SpecMismatchError` listing every
-    difference when an existing store was made by a different spec.
+    difference when an existing store was made by a different spec. A spec whose axes are
+    supersets of the store's (everything else equal) is accepted: it extends the store
+    (:func:`plan_store` says by which points).
+    """
+    rs, exists, _ = plan_store(sweep)
+    return rs, exists
+
+
+def _stored_axes(store: Path, stored: dict[str, Any], extended: bool) -> dict[str, list[Any]]:
+    """Every axis's stored values (over all parts of an extended store)."""
+    if extended:
+        return union_axes(store)
+    return {
+        name: list(entry) if isinstance(entry, list) else _stored_axis(store, name)
+        for name, entry in stored["axes"].items()
+    }
+
+
+def plan_store(sweep: Sweep) -> tuple[ResolvedSweep, bool, Extension | None]:
+    """:func:`check_store`, and the extension the spec asks for (None when it adds no point).
+
+    For a store that is (or is about to be) extended the resolved sweep is the spec's whole
+    grid with the store's block shape; each part is resolved from its own record when run.
     """
     rs = resolve(sweep)
     store = rs.store
     check_store_path(store)
     if not store.exists():
-        return rs, False
+        return rs, False, None
     try:
         meta = read_root_attrs(store)["pairsweep"]
         stored = canonical_stored_spec(meta["spec"], rs.kernel.parameter_map)
@@ -262,19 +304,61 @@ def check_store(sweep: Sweep) -> tuple[ResolvedSweep, bool]:
             f"store: {store} exists and is not a pairsweep store ({type(exc).__name__}: {exc}); "
             "choose another path or remove it yourself"
         ) from None
-    diffs = spec_differences(
-        stored, rs.canonical(), compare_chunks=bool(sweep.chunks),
-        values=lambda name: _stored_axis(store, name),
-        new_values={a.name: a.values for a in rs.axes},
-    )
+    new = rs.canonical()
+    extended = bool(list_parts(store))
+    extension = None
+    if list(stored["axes"]) != list(new["axes"]):
+        diffs = spec_differences(stored, new, compare_chunks=bool(sweep.chunks))
+    else:
+        # Everything but the axis values as before (the chunks a spec asks for are clipped
+        # to part 0's axes, as they were when it was created); the values by set inclusion.
+        part0_sizes = {name: axis_size(entry) for name, entry in stored["axes"].items()}
+        clipped = {name: min(c, part0_sizes[name]) for name, c in new["chunks"].items()}
+        diffs = spec_differences(
+            stored, {**new, "axes": stored["axes"], "chunks": clipped}, compare_chunks=bool(sweep.chunks)
+        )
+        if not extended and stored["axes"] == new["axes"]:
+            # the usual resume: equal values (a long axis by its digest), nothing to read
+            extension = Extension(())
+        else:
+            union = _stored_axes(store, stored, extended)
+            extension = match_axes(union, {a.name: a.values for a in rs.axes})
+        for m in extension.axes:
+            if m.dropped:
+                entry = axis_entry(m.stored)
+                diffs.append(
+                    f"axes.{m.name}: store has {_describe_values(entry)}, spec has "
+                    f"{_describe_values(new['axes'][m.name])}: {_value_differences(list(m.stored), list(m.values))}"
+                    + describe_dropped(m)
+                )
     if diffs:
         raise SpecMismatchError(
             f"store: {store} was created by a different spec; refusing to resume it.\n  "
             + "\n  ".join(diffs)
         )
+    assert extension is not None
     rs = resolve(with_chunks(sweep, meta["spec"]["chunks"]))
-    # The store's own hash identifies it, whatever form its spec was written in.
-    return replace(rs, stored_hash=meta["spec_hash"]), True
+    if not extended and not extension.adds_points:
+        # The store's own hash identifies it, whatever form its spec was written in.
+        return replace(rs, stored_hash=meta["spec_hash"]), True, None
+    # the spec's values where they match stored ones, so the parts share exact coordinates
+    snapped = replace(rs.sweep, axes={m.name: m.values for m in extension.axes})
+    return resolve(snapped), True, extension if extension.adds_points else None
+
+
+def _part_sweeps(rs: ResolvedSweep) -> list[ResolvedSweep]:
+    """Every part of an extended store as a sweep of its own (from its record), part 0
+    first; ``[rs]`` for a store never extended."""
+    if not list_parts(rs.store):
+        return [rs]
+    parts = []
+    for path in part_stores(rs.store):
+        meta = read_root_attrs(path)["pairsweep"]
+        spec = meta["spec"]
+        axes = {name: axis_values(path, spec, name) for name in spec["axes"]}
+        part = resolve(replace(rs.sweep, store=path, axes=axes, fixed=spec["fixed"], chunks=spec["chunks"]))
+        parts.append(replace(part, stored_hash=meta["spec_hash"]))
+    return parts
 
 
 def _lock(store: Path, purpose: str = "run") -> StoreLock:
@@ -302,11 +386,13 @@ def prepare_store(sweep: Sweep) -> ResolvedSweep:
 def _prepare_locked(sweep: Sweep) -> ResolvedSweep:
     # checked again under the lock: another run may have created the store since the
     # unlocked check that chose where the lock goes
-    rs, exists = check_store(sweep)
+    rs, exists, extension = plan_store(sweep)
     store = rs.store
     if exists:
         missing = missing_arrays(store, [*_coords(rs), *(v.name for v in _variables(rs))])
         if not missing:
+            if extension is not None:
+                _extend(rs, extension)
             return rs
         # A root group without its arrays: left by a kill during creation before creation
         # was atomic. Replaced when nothing was computed in it, never trusted.
@@ -320,6 +406,35 @@ def _prepare_locked(sweep: Sweep) -> ResolvedSweep:
         print(f"pairsweep: {store} was only half created (no {', '.join(missing)}); creating "
               "it anew", file=sys.stderr)
         rs = replace(rs, stored_hash=None)  # the new store's hash is its own spec's
+    _create(rs)
+    return rs
+
+
+def _extend(rs: ResolvedSweep, extension: Extension) -> None:
+    """Add the new points of ``extension`` to the store as new parts (lock held).
+
+    Each part is created atomically; the list of parts is written last, atomically, so a
+    kill leaves the store as it was (plus unlisted parts, removed here next time) or
+    extended. Nothing already stored is touched (:mod:`pairsweep.storage.parts`).
+    """
+    store = rs.store
+    removed = discard_unlisted(store)
+    if removed:
+        print(f"pairsweep: removed parts {', '.join(removed)} of {store} left by an extension that was killed "
+              "before it finished (they held no results)", file=sys.stderr)
+    names = list_parts(store)
+    first = next_part_name(store)
+    chunks = dict(zip(rs.dims, rs.chunks, strict=True))
+    for k, piece in enumerate(extension.pieces):
+        name = str(first + k)
+        _create(resolve(replace(rs.sweep, store=part_path(store, name), axes=piece, chunks=chunks)))
+        names.append(name)
+    record_parts(store, names, rs.canonical())
+
+
+def _create(rs: ResolvedSweep) -> None:
+    """Create the store of ``rs`` (atomically; see :func:`create_store`)."""
+    store = rs.store
     store.parent.mkdir(parents=True, exist_ok=True)
     attrs = {
         "title": f"pairsweep result: {rs.kernel.name}",
@@ -339,7 +454,6 @@ def _prepare_locked(sweep: Sweep) -> ResolvedSweep:
         },
     }
     create_store(store, coords=_coords(rs), variables=_variables(rs), attrs=attrs)
-    return rs
 
 
 def _record_run(store: Path, run: dict[str, Any]) -> None:
@@ -390,6 +504,10 @@ def run_sweep(
     lock = _lock(rs.store)  # held from before creation to the end: one writer
     try:
         rs = _prepare_locked(sweep)
+        parts = _part_sweeps(rs)
+        if len(parts) > 1:
+            return _run_parts(rs, parts, client, sweep, progress=progress, durable=durable,
+                              verbosity=verbosity, lock=lock)
         grid = BlockGrid(rs.shape, rs.chunks)
         done = ledger.done_blocks(rs.store, grid.n_blocks)
         if client is None and done.all():
@@ -409,6 +527,46 @@ def run_sweep(
                     verbosity=verbosity, lock=lock)
     finally:
         lock.release()
+
+
+def _run_parts(
+    rs: ResolvedSweep, parts: list[ResolvedSweep], client: Client | None, sweep: Sweep, *,
+    progress: bool | str, durable: bool, verbosity: int, lock: StoreLock,
+) -> SweepReport:
+    """Run every part of an extended store that has blocks left, one after the other, and
+    report them as one sweep (block errors keyed ``"PART:BLOCK"``)."""
+    grids = [BlockGrid(p.shape, p.chunks) for p in parts]
+    masks = [ledger.done_blocks(p.store, g.n_blocks) for p, g in zip(parts, grids, strict=True)]
+    total = SweepReport(
+        store=rs.store.resolve(),
+        spec_hash=rs.spec_hash,
+        n_points=sum(g.n_points for g in grids),
+        n_blocks=sum(g.n_blocks for g in grids),
+        blocks_already_done=int(sum(m.sum() for m in masks)),
+    )
+    if all(m.all() for m in masks):
+        return total
+    if client is None:
+        with connect(sweep.cluster.kind, sweep.cluster.options) as new_client:
+            return _run_parts(rs, parts, new_client, sweep, progress=progress, durable=durable,
+                              verbosity=verbosity, lock=lock)
+    for number, (part, done) in enumerate(zip(parts, masks, strict=True)):
+        if done.all():
+            continue
+        try:
+            report = _run(part, client, done, progress=progress, durable=durable, verbosity=verbosity, lock=lock)
+        except SweepInterrupted:
+            kept = sum(int(ledger.done_blocks(p.store, g.n_blocks).sum()) for p, g in zip(parts, grids, strict=True))
+            raise SweepInterrupted(total.store, kept, total.n_blocks) from None
+        total.blocks_computed += report.blocks_computed
+        total.points_computed += report.points_computed
+        total.ok += report.ok
+        total.not_converged += report.not_converged
+        total.failed += report.failed
+        total.block_errors.update({f"{number}:{b}": m for b, m in report.block_errors.items()})
+        total.seconds += report.seconds
+        total.dashboard = total.dashboard or report.dashboard
+    return total
 
 
 def _run(
