@@ -5,6 +5,7 @@ The client holds one boolean per block (the ledger's done-mask) and the futures 
 nothing per point. Blocks are generated lazily, submitted ``max_in_flight`` at a time, and
 each completion triggers the next submission, so the scheduler never sees a graph with one
 node per point (dask/distributed#2181) and client memory stays flat in the grid size.
+That loop, with the run's record and report, is :class:`~.runner.BlockRunner`.
 """
 
 from __future__ import annotations
@@ -13,25 +14,21 @@ import getpass
 import platform
 import socket
 import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from distributed import Client, as_completed
+from distributed import Client
 
-from pairsweep.cluster import ClusterError, capacity, cluster_info, connect, dashboard_link, tunnel_hint
+from pairsweep.cluster import ClusterError, connect
 from pairsweep.cluster import validate as validate_cluster
 from pairsweep.kernels import Status
 from pairsweep.storage import ledger
 from pairsweep.storage.axes import axis_size, axis_values
-from pairsweep.storage.errors import StoreError, StoreLockedError
+from pairsweep.storage.errors import StoreError
 from pairsweep.storage.layout import (
     MANIFEST,
     Variable,
@@ -39,7 +36,6 @@ from pairsweep.storage.layout import (
     discard_half_created,
     missing_arrays,
     read_root_attrs,
-    update_root_attrs,
 )
 from pairsweep.storage.lock import StoreLock
 from pairsweep.storage.parts import (
@@ -52,10 +48,10 @@ from pairsweep.storage.parts import (
     union_axes,
 )
 
-from .execute import compute_block
 from .extend import Extension, describe_dropped, match_axes
 from .grid import BlockGrid
-from .progress import QuietSizeof, RunProgress, choose_mode, run_log_path
+from .runner import BlockRunner, SweepInterrupted, SweepReport
+from .runner import utc_now as _now
 from .spec import ResolvedSweep, SpecError, Sweep, resolve, with_chunks
 from .storepath import check_store_path
 from .values import axis_entry, canonical_stored_spec
@@ -76,58 +72,6 @@ _VERSIONED = ("pairsweep", "numpy", "scipy", "dask", "distributed", "zarr", "xar
 
 class SpecMismatchError(SpecError):
     """Resuming a store with a spec that would change its results."""
-
-
-class SweepInterrupted(KeyboardInterrupt):
-    """Ctrl-C (SIGINT) stopped a sweep. Every block in the ledger is kept; rerunning the same
-    spec resumes. ``blocks_kept`` of ``n_blocks`` were done when the run was recorded."""
-
-    def __init__(self, store: Path, blocks_kept: int, n_blocks: int):
-        super().__init__(f"interrupted: {blocks_kept} of {n_blocks} blocks kept; run the same command to resume")
-        self.store = store
-        self.blocks_kept = blocks_kept
-        self.n_blocks = n_blocks
-
-
-@dataclass
-class SweepReport:
-    """What one call of :func:`run_sweep` did."""
-
-    store: Path
-    spec_hash: str
-    n_points: int
-    n_blocks: int
-    blocks_already_done: int
-    blocks_computed: int = 0
-    points_computed: int = 0
-    ok: int = 0
-    not_converged: int = 0
-    failed: int = 0
-    #: by block id; ``"PART:BLOCK"`` for the parts of an extended store
-    block_errors: dict[int | str, str] = field(default_factory=dict)
-    seconds: float = 0.0
-    dashboard: str | None = None
-
-    @property
-    def complete(self) -> bool:
-        return self.blocks_already_done + self.blocks_computed == self.n_blocks
-
-    def __str__(self) -> str:
-        lines = [
-            f"store {self.store} (spec {self.spec_hash}): {self.n_points} points in {self.n_blocks} blocks",
-            f"  this run: {self.blocks_computed} blocks, {self.points_computed} points in {self.seconds:.1f} s"
-            f" ({self.blocks_already_done} blocks were already done)",
-            f"  ok {self.ok}, not converged {self.not_converged}, failed {self.failed}",
-        ]
-        if self.block_errors:
-            lines.append(f"  {len(self.block_errors)} blocks could not run (rerun to retry them):")
-            lines += [f"    block {b}: {msg}" for b, msg in list(self.block_errors.items())[:5]]
-        lines.append("  complete" if self.complete else "  INCOMPLETE: run again to resume")
-        return "\n".join(lines)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _versions() -> dict[str, str]:
@@ -456,12 +400,6 @@ def _create(rs: ResolvedSweep) -> None:
     create_store(store, coords=_coords(rs), variables=_variables(rs), attrs=attrs)
 
 
-def _record_run(store: Path, run: dict[str, Any]) -> None:
-    meta = read_root_attrs(store)["pairsweep"]
-    runs = [r for r in meta.get("runs", []) if r.get("run") != run["run"]] + [run]
-    update_root_attrs(store, {"pairsweep": {**meta, "runs": runs}})
-
-
 def run_sweep(
     sweep: Sweep,
     *,
@@ -521,10 +459,10 @@ def run_sweep(
             )
         if client is None:
             with connect(sweep.cluster.kind, sweep.cluster.options) as new_client:
-                return _run(rs, new_client, done, progress=progress, durable=durable,
-                            verbosity=verbosity, lock=lock)
-        return _run(rs, client, done, progress=progress, durable=durable,
-                    verbosity=verbosity, lock=lock)
+                return BlockRunner(rs, new_client, done, progress=progress, durable=durable,
+                                   verbosity=verbosity, lock=lock).run()
+        return BlockRunner(rs, client, done, progress=progress, durable=durable,
+                           verbosity=verbosity, lock=lock).run()
     finally:
         lock.release()
 
@@ -554,7 +492,8 @@ def _run_parts(
         if done.all():
             continue
         try:
-            report = _run(part, client, done, progress=progress, durable=durable, verbosity=verbosity, lock=lock)
+            report = BlockRunner(part, client, done, progress=progress, durable=durable,
+                                 verbosity=verbosity, lock=lock).run()
         except SweepInterrupted:
             kept = sum(int(ledger.done_blocks(p.store, g.n_blocks).sum()) for p, g in zip(parts, grids, strict=True))
             raise SweepInterrupted(total.store, kept, total.n_blocks) from None
@@ -568,122 +507,3 @@ def _run_parts(
         total.dashboard = total.dashboard or report.dashboard
     return total
 
-
-def _run(
-    rs: ResolvedSweep, client: Client, done: np.ndarray, *, progress: bool | str, durable: bool,
-    verbosity: int = 0, lock: StoreLock | None = None,
-) -> SweepReport:
-    """Submit every block not marked in ``done`` (the ledger's mask, read once by the caller)."""
-    started = time.perf_counter()
-    store = rs.store.resolve()
-    grid = BlockGrid(rs.shape, rs.chunks)
-    report = SweepReport(
-        store=store,
-        spec_hash=rs.spec_hash,
-        n_points=grid.n_points,
-        n_blocks=grid.n_blocks,
-        blocks_already_done=int(done.sum()),
-        dashboard=dashboard_link(client),
-    )
-    run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S.%f}-{uuid.uuid4().hex[:6]}"
-    run_info = {"run": run_id, "host": socket.gethostname(), "started": _now(), "cluster": cluster_info(client)}
-    _record_run(store, run_info)
-
-    points_done = sum(grid.block_size(b) for b in np.flatnonzero(done)) if done.any() else 0
-    # Sized from what the cluster can reach, not what is connected now: an adaptive batch
-    # cluster only asks for more jobs when enough blocks are queued.
-    max_in_flight = rs.sweep.max_in_flight or 4 * capacity(client)
-    todo: Iterator[int] = grid.iter_blocks(skip=done)
-    pending = as_completed()
-
-    def submit(count: int) -> None:
-        batch = list(islice(todo, count))
-        if not batch:
-            return
-        # Logged before submission: the run log over-approximates what this run started.
-        ledger.append_run_log(store, run_id, batch)
-        for block_id in batch:
-            pending.add(
-                client.submit(
-                    compute_block,
-                    str(store),
-                    block_id,
-                    rs.spec_hash,
-                    run_id,
-                    durable,
-                    key=f"pairsweep_block-{run_id}-{block_id}",
-                    # One retry absorbs a transient I/O error on a shared filesystem; a
-                    # kernel that kills its worker has already had Dask's own 3 tries.
-                    retries=1,
-                    pure=False,
-                )
-            )
-
-    # everything after the run is recorded as started sits inside the try, so that a Ctrl-C
-    # at any moment leaves the run recorded as interrupted, never as forever "started"
-    bar: RunProgress | None = None
-    interrupted = False
-    try:
-        bar = RunProgress(
-            total_points=grid.n_points, points_done=points_done, n_blocks=grid.n_blocks,
-            blocks_done=report.blocks_already_done, mode=choose_mode(progress, sys.stderr),
-            verbosity=verbosity, log_path=run_log_path(store, run_id),
-        )
-        bar.log(f"run {run_id}: store {store}, spec {rs.spec_hash}, kernel {rs.kernel.name} "
-                f"v{rs.kernel.version}, {grid.n_points} points in {grid.n_blocks} blocks "
-                f"({report.blocks_already_done} already done)")
-        if report.dashboard:
-            bar.info(f"pairsweep: dashboard at {report.dashboard}")
-            hint = tunnel_hint(report.dashboard)
-            if hint:
-                bar.info(f"pairsweep: {hint}")
-        try:
-            # Worker processes of a local cluster write to this terminal: keep distributed's
-            # harmless "Sizeof calculation failed" warning off it (and off the bar).
-            client.register_plugin(QuietSizeof())
-        except Exception as exc:  # noqa: BLE001 - cosmetic; never worth failing a run
-            bar.log(f"could not register the worker logging plugin: {exc}")
-        bar.__enter__()
-        submit(max_in_flight)
-        for future in pending:
-            block_id = int(future.key.rsplit("-", 1)[1])
-            if future.status == "finished":
-                summary = future.result()
-                report.blocks_computed += 1
-                report.points_computed += summary["points"]
-                report.ok += summary["ok"]
-                report.not_converged += summary["not_converged"]
-                report.failed += summary["failed"]
-                bar.block_done(summary)
-            else:
-                exc = future.exception()
-                report.block_errors[block_id] = f"{type(exc).__name__}: {exc}"
-                bar.block_error(block_id, report.block_errors[block_id])
-            future.release()
-            if lock is not None and lock.lost:
-                raise StoreLockedError(f"store: lost the lock of {store} to another process; stopping")
-            submit(1)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        report.seconds = time.perf_counter() - started
-        if bar is not None:
-            bar.close(str(report))
-        run_info.update(
-            cluster=cluster_info(client),  # job ids submitted during the run, replacements included
-            blocks_computed=report.blocks_computed,
-            block_errors=len(report.block_errors),
-        )
-        if interrupted:
-            # Blocks still running may finish and enter the ledger after this; the next run
-            # counts them from the ledger, which is the only record of completion.
-            kept = int(ledger.done_blocks(store, grid.n_blocks).sum())
-            run_info.update(interrupted=_now(), blocks_kept=kept, complete=False)
-        else:
-            run_info.update(finished=_now(), complete=report.complete)
-        if lock is None or not lock.lost:
-            # a lost lock means another process owns the store's metadata now
-            _record_run(store, run_info)
-    if interrupted:
-        raise SweepInterrupted(store, kept, grid.n_blocks)
-    return report

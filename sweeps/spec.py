@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,7 +23,9 @@ import numpy as np
 
 from pairsweep.kernels import Kernel, KernelInputError, get_kernel
 
+from .cluster_fields import KIND, check_cluster
 from .errors import SpecError
+from .fields import Field, Instance, Integer, PathText, Section, Table, Text
 from .values import MAX_AXIS_VALUES, axis_entry, canonical_axis, canonical_scalar, describe_type
 
 __all__ = [
@@ -208,8 +209,31 @@ class ResolvedSweep:
 # TOML
 # ---------------------------------------------------------------------------------------
 
-_TOP_KEYS = {"kernel", "store", "axes", "fixed", "execution", "cluster"}
-_EXECUTION_KEYS = {"chunks", "max_in_flight"}
+# Every key a spec takes, with its type (see .fields): a key not declared here is an error.
+KERNEL = Field("kernel", Text("a kernel name (a string; `pairsweep kernels` lists them)"), required=True)
+STORE = Field("store", PathText(), required=True, doc="the Zarr store, relative to the current directory")
+FIXED = Field("fixed", Table(what="a table of parameter = value"), doc="parameters held fixed")
+#: The top level of a TOML spec.
+SPEC = Section("", [
+    KERNEL,
+    STORE,
+    Field("axes", Table(nonempty=True, what="a table with at least one axis",
+                        example="[axes] x = { linspace = [0.0, 1.0, 5] }"), required=True),
+    FIXED,
+    Field("execution", Table(example="[execution] max_in_flight = 8")),
+    Field("cluster", Table(example='[cluster] kind = "local"')),
+])
+#: ``[execution]``; from Python, the Sweep's ``chunks`` and ``max_in_flight``.
+EXECUTION = Section("execution", [
+    Field("chunks", Table(values=Integer(min=1), what="a table of points per block along each axis "
+                          "(integers >= 1)", example="chunks = { x = 8 }"), doc="points per block per axis"),
+    Field("max_in_flight", Integer(min=1), doc="blocks submitted at once"),
+])
+#: What a Python caller gives that TOML cannot hold: a ClusterSpec.
+_SWEEP = Section("", [
+    KERNEL, STORE, FIXED,
+    Field("cluster", Instance(ClusterSpec, "ClusterSpec('local', {'n_workers': 2})")),
+])
 _AXIS_FORMS = ("values", "linspace", "logspace")
 
 
@@ -240,53 +264,22 @@ def _axis_from_toml(name: str, entry: Any) -> Axis:
     return Axis.logspace(name, start, stop, num)
 
 
-def spec_from_dict(doc: Mapping[str, Any], *, base: Path | None = None) -> Sweep:
-    """Build a :class:`Sweep` from a parsed TOML document (unknown keys are errors)."""
-    unknown = set(doc) - _TOP_KEYS
-    if unknown:
-        raise SpecError(f"{sorted(unknown)[0]}: unknown key; allowed top-level keys: {', '.join(sorted(_TOP_KEYS))}")
-    for key in ("kernel", "store", "axes"):
-        if key not in doc:
-            raise SpecError(f"{key}: missing (required)")
-    if not isinstance(doc["kernel"], str):
-        raise SpecError(f"kernel: expected a kernel name (string), got {doc['kernel']!r}")
-    if not isinstance(doc["store"], str) or not doc["store"]:
-        raise SpecError(f"store: expected a path (string), got {doc['store']!r}")
-    if not isinstance(doc["axes"], Mapping) or not doc["axes"]:
-        raise SpecError("axes: expected a table with at least one axis")
-    axes = [_axis_from_toml(name, entry) for name, entry in doc["axes"].items()]
-    fixed = doc.get("fixed", {})
-    if not isinstance(fixed, Mapping):
-        raise SpecError(f"fixed: expected a table, got {fixed!r}")
-    execution = doc.get("execution", {})
-    if not isinstance(execution, Mapping):
-        raise SpecError(f"execution: expected a table, got {execution!r}")
-    unknown = set(execution) - _EXECUTION_KEYS
-    if unknown:
-        raise SpecError(f"execution.{sorted(unknown)[0]}: unknown key; allowed: {', '.join(sorted(_EXECUTION_KEYS))}")
-    chunks = execution.get("chunks")
-    if chunks is not None and not isinstance(chunks, Mapping):
-        raise SpecError(
-            f"execution.chunks: expected a table of points per block per axis, e.g. "
-            f"chunks = {{ {next(iter(doc['axes']))} = 8 }}, got {describe_type(chunks)}"
-        )
-    cluster_doc = doc.get("cluster", {})
-    if not isinstance(cluster_doc, Mapping):
-        raise SpecError(
-            f"cluster: expected a table such as [cluster] kind = \"local\", got {describe_type(cluster_doc)}"
-        )
-    cluster_doc = dict(cluster_doc)
-    kind = cluster_doc.pop("kind", "local")
-    store = Path(doc["store"])
-    if base is not None and not store.is_absolute():
-        store = base / store
+def spec_from_dict(doc: Mapping[str, Any]) -> Sweep:
+    """Build a :class:`Sweep` from a parsed TOML document; every key is checked by its
+    declared type (:data:`SPEC`, :data:`EXECUTION`, :mod:`.cluster_fields`), unknown keys
+    are errors."""
+    top = SPEC.check(doc)
+    axes = [_axis_from_toml(name, entry) for name, entry in top["axes"].items()]
+    execution = EXECUTION.check(top.get("execution", {}))
+    cluster_doc = dict(top.get("cluster", {}))
+    kind = KIND.type.check(cluster_doc.pop("kind", "local"), "cluster.kind")
     return Sweep(
-        kernel=doc["kernel"],
-        store=store,
+        kernel=top["kernel"],
+        store=Path(top["store"]),
         axes=axes,
-        fixed=dict(fixed),
-        chunks=chunks,
-        cluster=ClusterSpec(kind=kind, options=cluster_doc),
+        fixed=top.get("fixed", {}),
+        chunks=execution.get("chunks"),
+        cluster=ClusterSpec(kind=kind, options=check_cluster(kind, cluster_doc)),
         max_in_flight=execution.get("max_in_flight"),
     )
 
@@ -350,39 +343,12 @@ def _check_axis(kernel: Kernel, axis: Axis) -> Axis:
     return Axis(axis.name, values)
 
 
-def _as_int(value: Any) -> Any:
-    """numpy integers count as integers; booleans never do."""
-    return int(value) if isinstance(value, np.integer) else value
-
-
-def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
-def _check_plain_fields(sweep: Sweep) -> None:
-    """Types of the fields a Python caller may get wrong (TOML has checked its own)."""
-    if not isinstance(sweep.kernel, str) or not sweep.kernel:
-        raise SpecError(f"kernel: expected a kernel name (string; `pairsweep kernels` lists them), got {sweep.kernel!r}")
-    if not isinstance(sweep.store, str | os.PathLike) or not str(sweep.store):
-        raise SpecError(f"store: expected a path (string or pathlib.Path), got {sweep.store!r}")
-    if not isinstance(sweep.fixed, Mapping):
-        raise SpecError(f"fixed: expected a mapping name -> value, got {describe_type(sweep.fixed)}")
-    if sweep.chunks is not None and not isinstance(sweep.chunks, Mapping):
-        raise SpecError(
-            f"execution.chunks: expected a mapping axis -> points per block (e.g. {{'x': 8}}), "
-            f"got {describe_type(sweep.chunks)}"
-        )
-    if not isinstance(sweep.cluster, ClusterSpec):
-        raise SpecError(
-            f"cluster: expected a ClusterSpec (e.g. ClusterSpec('local', {{'n_workers': 2}})), got {sweep.cluster!r}"
-        )
-    if not isinstance(sweep.cluster.kind, str):
-        raise SpecError(f"cluster.kind: expected a string (local, address, slurm or pbs), got {sweep.cluster.kind!r}")
-    if not isinstance(sweep.cluster.options, Mapping):
-        raise SpecError(f"cluster: options must be a mapping, got {describe_type(sweep.cluster.options)}")
-    max_in_flight = _as_int(sweep.max_in_flight)
-    if max_in_flight is not None and not _is_count(max_in_flight):
-        raise SpecError(f"execution.max_in_flight: expected an integer >= 1, got {describe_type(max_in_flight)}")
+def _check_plain_fields(sweep: Sweep) -> dict[str, Any]:
+    """Every field but the axes, by its declared type (the same checks as TOML's); the
+    ``[execution]`` values in canonical form."""
+    _SWEEP.check({"kernel": sweep.kernel, "store": sweep.store, "fixed": sweep.fixed, "cluster": sweep.cluster})
+    check_cluster(sweep.cluster.kind, sweep.cluster.options)
+    return EXECUTION.check({"chunks": sweep.chunks, "max_in_flight": sweep.max_in_flight})
 
 
 def _field_of(message: str, axes: Sequence[str], fixed: Mapping[str, Any]) -> str:
@@ -402,7 +368,7 @@ def resolve(sweep: Sweep) -> ResolvedSweep:
     Every value comes out in one canonical form (see :mod:`.values`), so specs that compute
     the same numbers have the same hash.
     """
-    _check_plain_fields(sweep)
+    execution = _check_plain_fields(sweep)
     try:
         kernel = get_kernel(sweep.kernel)
     except KeyError as exc:
@@ -437,16 +403,11 @@ def resolve(sweep: Sweep) -> ResolvedSweep:
 
     shape = tuple(len(a) for a in axes)
     auto = _auto_chunks(shape, kernel.seconds_per_point)
-    requested = {k: _as_int(v) for k, v in (sweep.chunks or {}).items()}
+    requested = execution.get("chunks", {})
     for name in requested:
         if name not in names:
             raise SpecError(f"execution.chunks.{name}: not an axis; axes: {', '.join(map(str, names))}")
-    chunks = []
-    for axis, default in zip(axes, auto, strict=True):
-        c = requested.get(axis.name, default)
-        if not _is_count(c):
-            raise SpecError(f"execution.chunks.{axis.name}: expected an integer >= 1, got {describe_type(c)}")
-        chunks.append(min(c, len(axis)))
+    chunks = [min(requested.get(axis.name, default), len(axis)) for axis, default in zip(axes, auto, strict=True)]
     n_blocks = math.prod(math.ceil(n / c) for n, c in zip(shape, chunks, strict=True))
     if n_blocks > MAX_BLOCKS:
         raise SpecError(

@@ -1,0 +1,318 @@
+"""The client's side of a run: keep a bounded window of block tasks on the cluster, take
+each one back as it finishes, and keep the run's record and report.
+
+Shaped like python-adaptive's runner: :class:`BlockRunner` holds a ``Future -> block id``
+map and does its work in small steps (:meth:`~BlockRunner.start`,
+:meth:`~BlockRunner.submit`, :meth:`~BlockRunner.handle`, :meth:`~BlockRunner.finish`),
+and the counts accumulate in a :class:`SweepReport`. A block's id comes from that map,
+never from parsing a task key, so the key is free to be whatever the dashboard shows best.
+
+What the client holds: the done-mask (one boolean per block, read by the caller), a lazy
+iterator over the blocks still to do, and at most ``max_in_flight`` futures. Nothing per
+point, and nothing per finished block (its future is released as soon as it is counted).
+
+Run records: the run is written into the store's root attributes when it starts and again
+when it ends, with ``finished`` or ``interrupted``. Everything between the two sits inside
+one ``try``, so a Ctrl-C at any moment leaves the run recorded as interrupted, never as
+forever "started". The ledger, not this record, says which blocks are done.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from distributed import Client, Future, as_completed
+
+from pairsweep.cluster import capacity, cluster_info, dashboard_link, tunnel_hint
+from pairsweep.storage import ledger
+from pairsweep.storage.errors import StoreLockedError
+from pairsweep.storage.layout import read_root_attrs, update_root_attrs
+from pairsweep.storage.lock import StoreLock
+
+from .execute import compute_block
+from .grid import BlockGrid
+from .progress import QuietSizeof, RunProgress, choose_mode, run_log_path
+from .spec import ResolvedSweep
+
+__all__ = ["BlockRunner", "SweepInterrupted", "SweepReport", "record_run", "utc_now"]
+
+#: Prefix of every block task's key (the dashboard's task stream groups by it).
+TASK_PREFIX = "pairsweep_block"
+
+
+def utc_now() -> str:
+    """The current UTC time, ISO 8601 to the second (as run records and store metadata hold it)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) stopped a sweep. Every block in the ledger is kept; rerunning the same
+    spec resumes. ``blocks_kept`` of ``n_blocks`` were done when the run was recorded."""
+
+    def __init__(self, store: Path, blocks_kept: int, n_blocks: int):
+        super().__init__(f"interrupted: {blocks_kept} of {n_blocks} blocks kept; run the same command to resume")
+        self.store = store
+        self.blocks_kept = blocks_kept
+        self.n_blocks = n_blocks
+
+
+@dataclass
+class SweepReport:
+    """What one call of :func:`~pairsweep.sweeps.run_sweep` did; counts are in points unless
+    named blocks, ``seconds`` is wall-clock time of the run."""
+
+    store: Path
+    spec_hash: str
+    n_points: int
+    n_blocks: int
+    blocks_already_done: int
+    blocks_computed: int = 0
+    points_computed: int = 0
+    ok: int = 0
+    not_converged: int = 0
+    failed: int = 0
+    #: by block id; ``"PART:BLOCK"`` for the parts of an extended store
+    block_errors: dict[int | str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    dashboard: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.blocks_already_done + self.blocks_computed == self.n_blocks
+
+    def add_block(self, summary: dict[str, Any]) -> None:
+        """Count one computed block from its task's summary (``points``, ``ok``,
+        ``not_converged``, ``failed``; see :func:`pairsweep.sweeps.execute.compute_block`)."""
+        self.blocks_computed += 1
+        self.points_computed += summary["points"]
+        self.ok += summary["ok"]
+        self.not_converged += summary["not_converged"]
+        self.failed += summary["failed"]
+
+    def add_error(self, block_id: int, exc: BaseException) -> str:
+        """Record that block ``block_id``'s task could not run; returns the message kept."""
+        message = f"{type(exc).__name__}: {exc}"
+        self.block_errors[block_id] = message
+        return message
+
+    def __str__(self) -> str:
+        lines = [
+            f"store {self.store} (spec {self.spec_hash}): {self.n_points} points in {self.n_blocks} blocks",
+            f"  this run: {self.blocks_computed} blocks, {self.points_computed} points in {self.seconds:.1f} s"
+            f" ({self.blocks_already_done} blocks were already done)",
+            f"  ok {self.ok}, not converged {self.not_converged}, failed {self.failed}",
+        ]
+        if self.block_errors:
+            lines.append(f"  {len(self.block_errors)} blocks could not run (rerun to retry them):")
+            lines += [f"    block {b}: {msg}" for b, msg in list(self.block_errors.items())[:5]]
+        lines.append("  complete" if self.complete else "  INCOMPLETE: run again to resume")
+        return "\n".join(lines)
+
+
+def record_run(store: Path, run: dict[str, Any]) -> None:
+    """Write ``run`` into the store's list of runs, replacing the entry with the same id.
+
+    Only the client writes root metadata (workers never do), so this read-modify-write has
+    no concurrent writer while the caller holds the store's lock.
+    """
+    meta = read_root_attrs(store)["pairsweep"]
+    runs = [r for r in meta.get("runs", []) if r.get("run") != run["run"]] + [run]
+    update_root_attrs(store, {"pairsweep": {**meta, "runs": runs}})
+
+
+class BlockRunner:
+    """Computes every block of ``rs`` not marked in ``done``, ``max_in_flight`` at a time.
+
+    Parameters
+    ----------
+    rs
+        The resolved sweep; its store exists and matches it (the caller prepared it).
+    client
+        Where the block tasks run.
+    done
+        The ledger's done-mask, one boolean per block, read once by the caller.
+    progress, verbosity
+        As for :func:`~pairsweep.sweeps.run_sweep`.
+    durable
+        fsync each block's chunk files before its ledger entry is written.
+    lock
+        The store's lock, held by the caller; losing it stops the run after the current
+        block (another process owns the store then).
+
+    :meth:`run` does everything; the steps are separate methods so each can be read, and
+    tested, on its own::
+
+        runner.start()                       # run id, run record, progress, first window
+        for future in runner.completed:      # as blocks finish ...
+            runner.handle(future)            # ... count it, then
+            runner.submit(1)                 # keep the window full
+        runner.finish(interrupted=False)     # final run record and report
+    """
+
+    def __init__(
+        self, rs: ResolvedSweep, client: Client, done: np.ndarray, *, progress: bool | str = False,
+        durable: bool = True, verbosity: int = 0, lock: StoreLock | None = None,
+    ) -> None:
+        self._started = time.perf_counter()
+        self.rs = rs
+        self.client = client
+        self.store = rs.store.resolve()
+        self.grid = BlockGrid(rs.shape, rs.chunks)
+        self.durable = durable
+        self.lock = lock
+        self._progress_choice = progress
+        self._verbosity = verbosity
+        self.report = SweepReport(
+            store=self.store,
+            spec_hash=rs.spec_hash,
+            n_points=self.grid.n_points,
+            n_blocks=self.grid.n_blocks,
+            blocks_already_done=int(done.sum()),
+            dashboard=dashboard_link(client),
+        )
+        self._points_already_done = (
+            sum(self.grid.block_size(b) for b in np.flatnonzero(done)) if done.any() else 0
+        )
+        # Sized from what the cluster can reach, not what is connected now: an adaptive batch
+        # cluster only asks for more jobs when enough blocks are queued.
+        self.max_in_flight: int = rs.sweep.max_in_flight or 4 * capacity(client)
+        self.run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S.%f}-{uuid.uuid4().hex[:6]}"
+        self.run_info: dict[str, Any] = {}
+        #: Futures in flight and the block each one computes: the only way back from a
+        #: finished task to its block.
+        self.pending: dict[Future, int] = {}
+        #: Yields futures as they finish; :meth:`submit` adds to it while it is iterated.
+        self.completed = as_completed()
+        self.bar: RunProgress | None = None
+        self._todo: Iterator[int] = self.grid.iter_blocks(skip=done)
+
+    # -- the whole run ----------------------------------------------------------------------
+    def run(self) -> SweepReport:
+        """Run to the end, or until Ctrl-C (then :class:`SweepInterrupted`, run recorded)."""
+        self.record_start()
+        interrupted = False
+        try:
+            self.start()
+            for future in self.completed:
+                self.handle(future)
+                self.check_lock()
+                self.submit(1)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            kept = self.finish(interrupted=interrupted)
+        if interrupted:
+            raise SweepInterrupted(self.store, kept, self.grid.n_blocks)
+        return self.report
+
+    # -- steps ------------------------------------------------------------------------------
+    def record_start(self) -> None:
+        """Record the run as started in the store (before any block is submitted)."""
+        self.run_info = {"run": self.run_id, "host": socket.gethostname(), "started": utc_now(),
+                         "cluster": cluster_info(self.client)}
+        record_run(self.store, self.run_info)
+
+    def start(self) -> None:
+        """Open the progress display and the run's log, then submit the first window."""
+        rs, report = self.rs, self.report
+        self.bar = RunProgress(
+            total_points=self.grid.n_points, points_done=self._points_already_done,
+            n_blocks=self.grid.n_blocks, blocks_done=report.blocks_already_done,
+            mode=choose_mode(self._progress_choice, sys.stderr), verbosity=self._verbosity,
+            log_path=run_log_path(self.store, self.run_id),
+        )
+        self.bar.log(f"run {self.run_id}: store {self.store}, spec {rs.spec_hash}, kernel {rs.kernel.name} "
+                     f"v{rs.kernel.version}, {self.grid.n_points} points in {self.grid.n_blocks} blocks "
+                     f"({report.blocks_already_done} already done)")
+        if report.dashboard:
+            self.bar.info(f"pairsweep: dashboard at {report.dashboard}")
+            hint = tunnel_hint(report.dashboard)
+            if hint:
+                self.bar.info(f"pairsweep: {hint}")
+        try:
+            # Worker processes of a local cluster write to this terminal: keep distributed's
+            # harmless "Sizeof calculation failed" warning off it (and off the bar).
+            self.client.register_plugin(QuietSizeof())
+        except Exception as exc:  # noqa: BLE001 - cosmetic; never worth failing a run
+            self.bar.log(f"could not register the worker logging plugin: {exc}")
+        self.bar.__enter__()
+        self.submit(self.max_in_flight)
+
+    def submit(self, count: int) -> list[int]:
+        """Submit up to ``count`` more blocks (fewer when the grid runs out); their ids."""
+        batch = list(islice(self._todo, count))
+        if not batch:
+            return batch
+        # Logged before submission: the run log over-approximates what this run started.
+        ledger.append_run_log(self.store, self.run_id, batch)
+        for block_id in batch:
+            future = self.client.submit(
+                compute_block, str(self.store), block_id, self.rs.spec_hash, self.run_id, self.durable,
+                key=f"{TASK_PREFIX}-{self.run_id}-{block_id}",
+                # One retry absorbs a transient I/O error on a shared filesystem; a kernel
+                # that kills its worker has already had Dask's own 3 tries.
+                retries=1,
+                pure=False,
+            )
+            self.pending[future] = block_id
+            self.completed.add(future)
+        return batch
+
+    def handle(self, future: Future) -> int:
+        """Count one finished future (a block's summary, or its task's error); its block id.
+
+        The future is released here, so the client keeps nothing for a finished block.
+        """
+        block_id = self.pending.pop(future)
+        if future.status == "finished":
+            summary = future.result()
+            self.report.add_block(summary)
+            if self.bar is not None:
+                self.bar.block_done(summary)
+        else:
+            message = self.report.add_error(block_id, future.exception())
+            if self.bar is not None:
+                self.bar.block_error(block_id, message)
+        future.release()
+        return block_id
+
+    def check_lock(self) -> None:
+        """Stop when another process took the store's lock (then it owns the store)."""
+        if self.lock is not None and self.lock.lost:
+            raise StoreLockedError(f"store: lost the lock of {self.store} to another process; stopping")
+
+    def finish(self, *, interrupted: bool) -> int | None:
+        """Close the progress display and record how the run ended.
+
+        Returns the number of blocks in the ledger when ``interrupted`` (read afresh: blocks
+        still running may land after this, and the next run counts them from the ledger).
+        """
+        report = self.report
+        report.seconds = time.perf_counter() - self._started
+        if self.bar is not None:
+            self.bar.close(str(report))
+        self.run_info.update(
+            cluster=cluster_info(self.client),  # job ids submitted during the run, replacements included
+            blocks_computed=report.blocks_computed,
+            block_errors=len(report.block_errors),
+        )
+        kept = None
+        if interrupted:
+            kept = int(ledger.done_blocks(self.store, self.grid.n_blocks).sum())
+            self.run_info.update(interrupted=utc_now(), blocks_kept=kept, complete=False)
+        else:
+            self.run_info.update(finished=utc_now(), complete=report.complete)
+        if self.lock is None or not self.lock.lost:
+            # a lost lock means another process owns the store's metadata now
+            record_run(self.store, self.run_info)
+        return kept
