@@ -334,7 +334,7 @@ def _gap_parameters() -> tuple[Parameter, ...]:
     params.append(
         Parameter(
             "interaction",
-            "",
+            "1",
             "seed Eq. 6 with its frequency transfer ('retarded') or at Ω = 0 ('static', Eq. 8-9's approximation)",
             default="retarded",
             choices=("retarded", "static"),
@@ -343,7 +343,7 @@ def _gap_parameters() -> tuple[Parameter, ...]:
     params.append(
         Parameter(
             "chemical_potential",
-            "",
+            "1",
             "μ_F in ξ_k = ε_k − μ_F (seed Eq. 10): 'fixed' at ε_F, or 'number': from n = n_F jointly with Δ_ℓ",
             default="fixed",
             choices=("fixed", "number"),
