@@ -24,8 +24,9 @@ def open_result(path: str | Path, *, only_ok: bool = False) -> xr.Dataset:
     """Open a sweep result as a lazily loaded :class:`xarray.Dataset`.
 
     Equivalent to ``xarray.open_zarr(path)``. With ``only_ok=True`` every output is NaN
-    where ``status`` is not ``ok`` (integer and boolean outputs become float64 so that NaN can
-    mark them: no masked point reads as a number).
+    where ``status`` is not ``ok`` (integer and boolean outputs become floating point so that
+    NaN can mark them, by xarray's promotion: float32 for 8- and 16-bit integers, float64
+    for wider integers and booleans; no masked point reads as a number).
     """
     import xarray as xr  # here, not at import: `pairsweep status` never needs it
 

@@ -229,7 +229,8 @@ def lambda_quadrature(model: Model, ell: int) -> float:
 
 
 def solve_couplings_block(params: Mapping[str, np.ndarray]) -> dict:
-    """Vectorised closed forms; the quadrature check runs per point (~1 ms)."""
+    """Vectorised closed forms; the quadrature check runs per point (three adaptive
+    quadratures, ~10 ms a point: ``seconds_per_point`` below, ``bench/spinor_bec_points.py``)."""
     model = _model_from(params)
     n = np.asarray(params["delta_g"]).shape[0]
     closed = static_closed_form(model)
