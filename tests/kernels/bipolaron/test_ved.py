@@ -221,6 +221,7 @@ def test_holstein_antiadiabatic_is_hubbard() -> None:
 
 # ---- trends of the seed (Secs. 3-5) -------------------------------------------------------
 
+@pytest.mark.slow
 def test_holstein_heavier_and_steeper_than_bond_peierls() -> None:
     # 1-D, t/Ω = 0.25, U = 0: inside the converged region
     m = {}

@@ -183,6 +183,7 @@ def test_seed_gap_of_007_needs_fewer_bosons_than_physics_md_defaults(strong: dic
     assert abs(tc_mid / 0.0325 - 1) < 0.15, tc_mid
 
 
+@pytest.mark.slow
 def test_retardation_lowers_tc(strong: dict) -> None:
     # Seed text after Eq. 6: retardation "tend[s] to lower T_c". Near the spinodal by an order
     # of magnitude: the static interaction keeps the ξ_s-enhanced forward peak at all energies.
