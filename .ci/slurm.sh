@@ -4,8 +4,10 @@
 # ports. Nothing under /etc or /run is touched, so it cannot clobber a real SLURM install
 # and two test sessions on one machine do not collide.
 #
-#   .ci/slurm.sh start  [DIR]   install slurm-wlm + munge with apt if missing, start the
-#                               daemons, wait until a job runs; prints SLURM_CONF=DIR/slurm.conf
+#   .ci/slurm.sh install        install slurm-wlm + munge with apt if missing (root; CI's
+#                               .ci/run does this, the tests never do)
+#   .ci/slurm.sh start  [DIR]   start the daemons, wait until a job runs; prints
+#                               SLURM_CONF=DIR/slurm.conf
 #   .ci/slurm.sh stop   [DIR]   cancel the cluster's jobs, stop exactly the daemons that
 #                               `start` recorded, by PID
 #   .ci/slurm.sh status [DIR]   the recorded daemons and sinfo
@@ -13,9 +15,9 @@
 # DIR defaults to $PAIRSWEEP_SLURM_DIR or /tmp/pairsweep-slurm. Client commands (sbatch,
 # squeue, scancel) reach this cluster with `export SLURM_CONF=DIR/slurm.conf`.
 #
-# Exit status of `start`: 0 running; 77 a prerequisite is missing (not root, no apt-get to
-# install SLURM): the caller may skip; anything else: a real failure, whose log tails are
-# printed. A failed start stops whatever it had started.
+# Exit status of `start`: 0 running; 77 a prerequisite is missing (not root, SLURM not
+# installed): the caller may skip; anything else: a real failure, whose log tails are
+# printed. A failed start stops whatever it had started. `start` never installs anything.
 set -euo pipefail
 
 CMD=${1:-}
@@ -117,12 +119,21 @@ dump_logs() {
     done
 }
 
-install_packages() {
-    local missing=() exe
+missing_programs() {   # prints the SLURM/munge programs that are not installed
+    local exe
     for exe in munged slurmctld slurmd sbatch; do
-        command -v "$exe" >/dev/null 2>&1 || [[ -x /usr/sbin/$exe ]] || missing+=("$exe")
+        command -v "$exe" >/dev/null 2>&1 || [[ -x /usr/sbin/$exe ]] || echo "$exe"
     done
+}
+
+install_packages() {
+    local missing
+    mapfile -t missing < <(missing_programs)
     [[ ${#missing[@]} -eq 0 ]] && return 0
+    if [[ $(id -u) -ne 0 ]]; then
+        log "missing ${missing[*]}; installing slurm-wlm + munge needs root"
+        exit 77
+    fi
     if ! command -v apt-get >/dev/null 2>&1; then
         log "missing ${missing[*]} and no apt-get to install slurm-wlm + munge"
         exit 77
@@ -139,7 +150,12 @@ start_all() {
         log "not root: a private slurmctld/slurmd needs root (SlurmUser=root)"
         exit 77
     fi
-    install_packages
+    local missing
+    mapfile -t missing < <(missing_programs)
+    if [[ ${#missing[@]} -gt 0 ]]; then
+        log "SLURM is not installed (missing: ${missing[*]}); install it with: sudo .ci/slurm.sh install"
+        exit 77
+    fi
     local name
     for name in "${DAEMONS[@]}"; do
         if pid_of "$name" >/dev/null; then
@@ -232,6 +248,7 @@ EOF
 }
 
 case $CMD in
+    install) install_packages ;;
     start) start_all ;;
     stop) stop_all ;;
     status)
@@ -241,7 +258,7 @@ case $CMD in
         if pid_of slurmctld >/dev/null; then SLURM_CONF=$CONF sinfo; SLURM_CONF=$CONF squeue; fi
         ;;
     *)
-        echo "usage: $0 start|stop|status [DIR]" >&2
+        echo "usage: $0 install | start|stop|status [DIR]" >&2
         exit 2
         ;;
 esac

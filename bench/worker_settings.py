@@ -6,7 +6,7 @@
 The ~1 ms/point Python kernel of bench/engine_overhead.py, on 2 workers x 1 thread: a raw
 ``LocalCluster`` (distributed's profiler, tick and system-monitor intervals and the nanny's
 MALLOC_TRIM_THRESHOLD_) against ``pairsweep.cluster.connect("local")``, which changes them
-(see ``cluster/factory.py``). The pairs are interleaved because the machine's speed drifts
+(see ``cluster/local.py``). The pairs are interleaved because the machine's speed drifts
 by several percent between minutes; compare within a pair.
 """
 

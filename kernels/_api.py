@@ -19,6 +19,31 @@ Contract of the solve functions
 
 A kernel never raises for a physics failure it can detect; it reports ``Status.FAILED`` or
 ``Status.NOT_CONVERGED``. Exceptions are caught by the engine and recorded per point.
+
+Units
+-----
+``Parameter.unit`` and ``Output.unit`` say what one unit of the stored number is: the
+quantity is the value times the unit. One convention for every kernel:
+
+* A physical unit (``"meV"``, ``"K"``, ``"nm"``, ``"s"``, ``"GiB"``) or a model's own scale
+  (``"t"``, ``"Ω"``, ``"V"``, ``"ε_F"``, ``"T_F"``, ``"k_F"``, ``"a"``, ``"m_e"``,
+  ``"2 m_e"``): ``energy_tol = 1e-6`` with unit ``"t"`` means 10⁻⁶ t.
+* ``"1"`` for a pure number: a dimensionless coupling or ratio, a count, a flag, and a
+  categorical parameter's choice. Never ``""``.
+* A name that already divides by a scale, ``X_over_Y``, holds the ratio X/Y: unit ``"1"``,
+  not ``"Y"`` (``U_over_t = 8`` is U = 8 t; ``tc_over_omega`` is T_c/Ω).
+
+Units are descriptive: they are written into a new store's ``units`` attributes and shown by
+``pairsweep kernels``, but are not part of a spec's hash, so a store made before a unit
+string changed still resumes (tests/test_kernel_conventions.py).
+
+Versions
+--------
+``Kernel.version`` is compared on resume: a store made by another version is refused, so it
+changes exactly when the numbers a kernel returns may change. Existing kernels keep the
+strings their stores were made with (``"1"``, ``"2"``, ``"0.2.0"``); from now on a version
+is a plain integer string, ``"1"`` for a new kernel, and a change to the numbers makes it
+the next integer (``"0.2.0"`` becomes ``"1"`` at its next change, not ``"0.2.1"``).
 """
 
 from __future__ import annotations
@@ -63,7 +88,8 @@ class Parameter:
     name
         Python identifier used in specs and as the Zarr dimension name when swept.
     unit
-        Unit in words or symbols ("ε_F", "meV", "1" for dimensionless).
+        What one unit of the value is ("meV", "ε_F", "t"; "1" for a pure number or a
+        choice); see Units in the module docstring.
     description
         One line of physics meaning, with the seed's symbol.
     default
@@ -90,9 +116,12 @@ class Parameter:
         if self.bounds is not None and self.choices is not None:
             raise ValueError(f"parameter {self.name!r}: give bounds or choices, not both")
 
-    @property
-    def is_categorical(self) -> bool:
-        return self.choices is not None
+    def distinct(self, params: Mapping[str, Any]) -> list[Any]:
+        """The distinct values this parameter takes in ``params`` (as a ``check_inputs``
+        receives them: an axis's values or a fixed value), in order of first appearance;
+        ``[default]`` when ``params`` does not name it."""
+        values = np.asarray(params.get(self.name, self.default)).ravel().tolist()
+        return list(dict.fromkeys(values))
 
     def allowed(self) -> str:
         """Human-readable allowed range, used in every validation message."""
@@ -150,7 +179,8 @@ class Output:
     """One per-point result of a kernel.
 
     ``dims`` names extra per-point dimensions (e.g. ``("ell",)`` for the angular-momentum
-    channel); their coordinates come from :meth:`Kernel.extra_coords`. ``allow_nan`` says a
+    channel); their coordinates come from the kernel's ``extra_coords`` field, read through
+    :meth:`Kernel.coords_for`. ``unit`` follows Units in the module docstring. ``allow_nan`` says a
     NaN is a legitimate value (e.g. a quantity undefined in one phase) rather than a failure.
     """
 
@@ -194,7 +224,7 @@ class Kernel:
         Registry name, used as ``kernel = "..."`` in a sweep spec.
     version
         Bumped whenever the numbers a kernel returns may change; stored with every result
-        and compared on resume.
+        and compared on resume (see Versions in the module docstring).
     summary
         One line for ``pairsweep kernels``.
     reference

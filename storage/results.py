@@ -29,8 +29,9 @@ def open_result(path: str | Path, *, only_ok: bool = False) -> xr.Dataset:
     numeric coordinates sorted, ``status`` = not computed where no block was computed yet;
     ``attrs["pairsweep_parts"]`` lists the parts and the spec that last extended the store.
     With ``only_ok=True`` every output is NaN where ``status`` is not ``ok`` (integer and
-    boolean outputs become float64 so that NaN can mark them: no masked point reads as a
-    number).
+    boolean outputs become floating point so that NaN can mark them, by xarray's promotion:
+    float32 for 8- and 16-bit integers, float64 for wider integers and booleans; no masked
+    point reads as a number).
     """
     import xarray as xr  # here, not at import: `pairsweep status` never needs it
 

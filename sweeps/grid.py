@@ -1,8 +1,9 @@
 """The grid of a sweep cut into blocks, by index arithmetic alone.
 
 A block is one chunk of every stored variable: block ``b`` covers the hyper-rectangle
-``block_slices(b)`` of the grid. Nothing per point (or per block) is materialised in the
-client, so a 10⁸-point grid costs the same client memory as a 10-point one.
+``block_slices(b)`` of the grid. Nothing per point or per block is materialised here; the
+engine's one boolean per block (its done-mask) is all the client keeps, so client memory
+grows with the number of blocks, at a byte each, never with the number of points.
 """
 
 from __future__ import annotations

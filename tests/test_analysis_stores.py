@@ -13,6 +13,7 @@ from pairsweep.sweeps import Sweep, open_result, run_sweep
 from pairsweep.sweeps.analysis import level_line, maximum
 
 
+@pytest.mark.slow  # a real sweep and a root find: seconds; tests/test_analysis.py keeps a quick real-store case
 def test_mixd_crossover_line_matches_a_root_find_of_the_kernel(tmp_path, client):
     # Seed Fig. 3: sc_cc_balance changes sign at J_perp ~ 1.1 V. A coarse grid, two dopings.
     doping = 8 / 30

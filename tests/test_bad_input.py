@@ -135,7 +135,9 @@ def _files(root: Path) -> set[str]:
     return {p.relative_to(root).as_posix() for p in root.rglob("*")}
 
 
-@pytest.mark.parametrize(("text", "field"), [c[1:] for c in TOML_CASES], ids=[c[0] for c in TOML_CASES])
+# too-many-blocks canonicalises two 10⁶-value axes: seconds on 2 cores, so it is slow.
+@pytest.mark.parametrize(("text", "field"), [
+    pytest.param(*c[1:], id=c[0], marks=[pytest.mark.slow] if c[0] == "too-many-blocks" else []) for c in TOML_CASES])
 def test_bad_toml_is_rejected_by_the_cli(tmp_path, capsys, text, field):
     store = tmp_path / "out" / "r.zarr"
     spec = tmp_path / "spec.toml"
@@ -254,14 +256,18 @@ def test_corpus_is_large_enough():
     assert len(TOML_CASES) + len(API_CASES) + 3 >= 60
 
 
-def test_cli_in_a_subprocess_exits_2_without_traceback(tmp_path, subprocess_env):
-    """Three corpus entries through the real console entry point (exit status, stderr)."""
+# Each case starts a Python process (seconds on 2 cores): the quick subset keeps the first.
+@pytest.mark.parametrize(("text", "field"), [
+    pytest.param(TOML_CASES[0][1], "execution.chunks", id="chunks"),
+    pytest.param(TOML_CASES[13][1], "cluster", id="cluster", marks=pytest.mark.slow),
+    pytest.param(SPINOR + "[fixed]\nmass_ratio = true\n", "fixed.mass_ratio", id="bool", marks=pytest.mark.slow),
+])
+def test_cli_in_a_subprocess_exits_2_without_traceback(tmp_path, subprocess_env, text, field):
+    """Corpus entries through the real console entry point (exit status, stderr)."""
     spec = tmp_path / "spec.toml"
-    for text, field in [(TOML_CASES[0][1], "execution.chunks"), (TOML_CASES[13][1], "cluster"),
-                        (SPINOR + "[fixed]\nmass_ratio = true\n", "fixed.mass_ratio")]:
-        spec.write_text(text.replace("{store}", str(tmp_path / "r.zarr")))
-        proc = subprocess.run([sys.executable, "-m", "pairsweep.sweeps.cli", "run", str(spec)],
-                              capture_output=True, text=True, env=subprocess_env, timeout=120)
-        assert proc.returncode == 2, proc.stderr
-        assert proc.stderr.startswith(f"pairsweep: error: {field}:") and "Traceback" not in proc.stderr
+    spec.write_text(text.replace("{store}", str(tmp_path / "r.zarr")))
+    proc = subprocess.run([sys.executable, "-m", "pairsweep.sweeps.cli", "run", str(spec)],
+                          capture_output=True, text=True, env=subprocess_env, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(f"pairsweep: error: {field}:") and "Traceback" not in proc.stderr
     assert _files(tmp_path) == {"spec.toml"}

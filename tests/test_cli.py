@@ -73,6 +73,7 @@ def test_failures_table_lists_messages(tmp_path, client, capsys):
     assert rows[0] == "x,y,block,message" and rows[1].startswith("-6.0,0.0,0,ValueError")
 
 
+@pytest.mark.slow  # a Python process: seconds on 2 cores; test_bad_input keeps a quick subprocess case
 def test_run_rejects_a_bad_spec_before_starting_anything(tmp_path, subprocess_env):
     spec = tmp_path / "bad.toml"
     spec.write_text(textwrap.dedent(f"""

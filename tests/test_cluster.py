@@ -396,6 +396,7 @@ def test_local_workers_get_coarse_housekeeping_but_user_settings_win() -> None:
             assert _worker_settings(client) == {("100ms", "50ms")}
 
 
+@pytest.mark.slow  # a fresh Python process with its own cluster; the quick subset keeps the test above
 def test_local_workers_keep_glibcs_adaptive_malloc() -> None:
     # A fresh process, as `pairsweep run` is: a LocalCluster's nannies live in the creating
     # process and export their pre-spawn environment into it, so this test process (whose

@@ -94,9 +94,9 @@ COUPLING = Parameter("coupling", "1", "how lam is read: 'lambda' or 'g_over_omeg
                      default="lambda", choices=("lambda", "g_over_omega"))
 T_OVER_OMEGA = Parameter("t_over_omega", "1", "adiabaticity ratio t/Ω", default=1.0,
                          bounds=(0.01, 20.0))
-U_OVER_T = Parameter("U_over_t", "t", "on-site Hubbard repulsion U/t (seed Eq. 6)", default=8.0,
+U_OVER_T = Parameter("U_over_t", "1", "on-site Hubbard repulsion U/t (seed Eq. 6)", default=8.0,
                      bounds=(-50.0, 100.0))
-V_OVER_T = Parameter("V_over_t", "t", "long-range Coulomb tail V/t between the electrons, V/|r| "
+V_OVER_T = Parameter("V_over_t", "1", "long-range Coulomb tail V/t between the electrons, V/|r| "
                      "(seed Eq. 9; the seed uses V = U/10 in d = 3)", default=0.0,
                      bounds=(0.0, 50.0))
 D = Parameter("d", "1", "lattice dimension (chain, square, cubic)", default=2, choices=(1, 2, 3),

@@ -338,15 +338,15 @@ OUTPUTS = (
     Output("e_p", "t", "polaron energy E_P, minimum over K"),
     Output("k_p", "1/a", "|K| of the polaron minimum (0 unless the band minimum moved)"),
     Output("delta_bp", "t", "binding energy Δ_BP = 2E_P − E_BP"),
-    Output("delta_bp_over_omega", "Ω", "binding energy Δ_BP/Ω"),
+    Output("delta_bp_over_omega", "1", "binding energy Δ_BP/Ω"),
     Output("mass_bp", "2 m_e", "bipolaron mass m*_BP/(2m_e), m_e = 1/(2t)", allow_nan=True),
     Output("r2_bp", "a²", "mean squared ↑–↓ separation R²_BP", allow_nan=True),
     Output("nph_bp", "1", "mean phonon number in the bipolaron"),
-    Output("tc_over_omega", "Ω", "bipolaronic T_c/Ω (seed Eq. 8; d = 3: 1.2/(m*R²); NaN in "
+    Output("tc_over_omega", "1", "bipolaronic T_c/Ω (seed Eq. 8; d = 3: 1.2/(m*R²); NaN in "
            "d = 1 or when unbound)", allow_nan=True),
     Output("tc_above_binding", "1", "T_c exceeds Δ_BP (Eq. 8 not self-consistent)",
            dtype="bool"),
-    Output("tc_me_over_omega", "Ω", "Migdal–Eliashberg (Allen–Dynes) T_c/Ω estimate"),
+    Output("tc_me_over_omega", "1", "Migdal–Eliashberg (Allen–Dynes) T_c/Ω estimate"),
     Output("bound", "1", "Δ_BP > binding_tol", dtype="bool"),
     Output("k0_minimum", "1", "E_BP(K) checked minimal at K = 0", dtype="bool"),
     Output("basis_size", "1", "states in the final bipolaron basis", dtype="int64"),

@@ -214,11 +214,7 @@ def _pair_error(doping: float, L: int, d: int, eps: float, convention: str) -> s
 
 
 def _values(params: Mapping[str, Any], name: str) -> list[Any]:
-    default = next(p.default for p in _PARAMETERS if p.name == name)
-    raw = params.get(name, default)
-    arr = np.asarray(raw)
-    values = arr.ravel().tolist()
-    return list(dict.fromkeys(values))  # unique, in order
+    return next(p for p in _PARAMETERS if p.name == name).distinct(params)
 
 
 def check_inputs(params: Mapping[str, Any]) -> None:

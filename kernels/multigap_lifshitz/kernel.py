@@ -94,6 +94,7 @@ from .gap import (
 
 __all__ = [
     "CASES",
+    "DEFAULTS",
     "KERNELS",
     "K_B_MEV_PER_K",
     "coupling_matrix",
@@ -114,7 +115,8 @@ LIFSHITZ_BAND = 3
 #: Relative tolerance of the T = 0 self-consistency (gap vector and μ).
 _GAP_TOL = 1e-10
 
-_DEFAULTS = {"delta_E_meV": 274.0, "omega0_meV": 330.0}
+# ΔE and ω₀ default to case A's values; with case A or B they must keep them (check_inputs).
+_DEFAULTS = dict(zip(("delta_E_meV", "omega0_meV"), CASES["A"], strict=True))
 
 PARAMETERS = (
     Parameter("eta", "1", "Lifshitz parameter η = (μ − E_L)/ΔE, μ of the normal state (seed above Eq. 2)",
@@ -146,6 +148,9 @@ PARAMETERS = (
     Parameter("isotope_step", "1", "relative step of ω₀ in the isotope-coefficient finite difference",
               default=0.01, bounds=(1e-4, 0.1)),
 )
+
+#: Every parameter's default: the one place they are written is PARAMETERS above.
+DEFAULTS: dict[str, Any] = {p.name: p.default for p in PARAMETERS}
 
 OUTPUTS = (
     Output("Tc_K", "K", "critical temperature from the linearised seed Eq. 8 (0 below tc_floor_K)"),
@@ -183,8 +188,7 @@ def _free_width_meV(L: float, W: float, mass_z: float) -> float:
 
 
 def _unique(params: Mapping[str, Any], name: str) -> list[Any]:
-    arr = np.asarray(params.get(name, PARAMETER_MAP[name].default)).ravel()
-    return list(dict.fromkeys(arr.tolist()))
+    return PARAMETER_MAP[name].distinct(params)
 
 
 def check_inputs(params: Mapping[str, np.ndarray]) -> None:
@@ -237,26 +241,23 @@ def coupling_matrix(n_bands: int, g: float, g_low: float, g_inter: float) -> np.
     return G
 
 
-def point_model(
-    eta: float = 1.0,
-    g: float = 0.4,
-    case: str = "A",
-    delta_E_meV: float = 274.0,
-    omega0_meV: float = 330.0,
-    L_nm: float = 0.85,
-    W_nm: float = 0.55,
-    mass_x: float = 1.0,
-    mass_z: float = 1.0,
-    g_low: float = 0.1,
-    g_inter: float = 0.1,
-    n_bands: int = 3,
-    kz_order: int = 12,
-    kx_order: int = 12,
-    tc_floor_K: float = 1e-4,
-    **_: Any,
-) -> tuple[Model, float]:
-    """The pairing model of one point and its normal-state μ₀ (eV); same arguments as
-    :func:`solve_point` (extra keyword arguments are ignored)."""
+def _arguments(given: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``given`` over :data:`DEFAULTS`; a name that is not a parameter is an error (a
+    misspelt keyword must not silently fall back to its default)."""
+    unknown = sorted(set(given) - set(DEFAULTS))
+    if unknown:
+        raise TypeError(f"{where}() got unexpected keyword arguments {unknown}; parameters: {', '.join(DEFAULTS)}")
+    return {**DEFAULTS, **given}
+
+
+def point_model(**params: Any) -> tuple[Model, float]:
+    """The pairing model of one point and its normal-state μ₀ (eV); keyword arguments as
+    :func:`solve_point` (``isotope_step`` is accepted and not used)."""
+    p = _arguments(params, "point_model")
+    eta, g, case, delta_E_meV, omega0_meV = p["eta"], p["g"], p["case"], p["delta_E_meV"], p["omega0_meV"]
+    L_nm, W_nm, mass_x, mass_z = p["L_nm"], p["W_nm"], p["mass_x"], p["mass_z"]
+    g_low, g_inter, n_bands, kz_order, kx_order = p["g_low"], p["g_inter"], p["n_bands"], p["kz_order"], p["kx_order"]
+    tc_floor_K = p["tc_floor_K"]
     dE_meV, w0_meV = case_values(str(case), delta_E_meV, omega0_meV)
     bands = calibrated_bands(float(L_nm), float(W_nm), float(mass_z), dE_meV * 1e-3, int(n_bands))
     omega = w0_meV * 1e-3 * math.sqrt(1.0 - 2.0 * float(g))
@@ -275,32 +276,18 @@ def tc_kelvin(**kwargs: Any) -> float:
     return critical_temperature(model, build_mesh(model, mu0), T_floor).Tc * 1e3 / K_B_MEV_PER_K
 
 
-def solve_point(
-    eta: float = 1.0,
-    g: float = 0.4,
-    case: str = "A",
-    delta_E_meV: float = 274.0,
-    omega0_meV: float = 330.0,
-    L_nm: float = 0.85,
-    W_nm: float = 0.55,
-    mass_x: float = 1.0,
-    mass_z: float = 1.0,
-    g_low: float = 0.1,
-    g_inter: float = 0.1,
-    n_bands: int = 3,
-    kz_order: int = 12,
-    kx_order: int = 12,
-    tc_floor_K: float = 1e-4,
-    isotope_step: float = 0.01,
-) -> dict[str, Any]:
-    """All outputs of one point (see the module docstring); never raises for physics failures."""
+def solve_point(**params: Any) -> dict[str, Any]:
+    """All outputs of one point (see the module docstring); never raises for physics failures.
+
+    Keyword arguments are the kernel's parameters (:data:`PARAMETERS`, units there); an
+    omitted one takes its declared default (:data:`DEFAULTS`).
+    """
+    p = _arguments(params, "solve_point")
+    n_bands, isotope_step = p["n_bands"], p["isotope_step"]
     n_bands = int(n_bands)
     nan_bands = np.full(n_bands, np.nan)
     try:
-        model, mu0 = point_model(
-            eta, g, case, delta_E_meV, omega0_meV, L_nm, W_nm, mass_x, mass_z, g_low, g_inter, n_bands, kz_order,
-            kx_order, tc_floor_K,
-        )
+        model, mu0 = point_model(**p)
     except (RuntimeError, ValueError) as exc:  # no barrier gives ΔE, or too opaque a barrier
         return {
             **{o.name: (nan_bands if o.dims else np.nan) for o in OUTPUTS if o.dtype == "float64"},

@@ -229,7 +229,8 @@ def lambda_quadrature(model: Model, ell: int) -> float:
 
 
 def solve_couplings_block(params: Mapping[str, np.ndarray]) -> dict:
-    """Vectorised closed forms; the quadrature check runs per point (~1 ms)."""
+    """Vectorised closed forms; the quadrature check runs per point (three adaptive
+    quadratures, ~10 ms a point: ``seconds_per_point`` below, ``bench/spinor_bec_points.py``)."""
     model = _model_from(params)
     n = np.asarray(params["delta_g"]).shape[0]
     closed = static_closed_form(model)
@@ -334,7 +335,7 @@ def _gap_parameters() -> tuple[Parameter, ...]:
     params.append(
         Parameter(
             "interaction",
-            "",
+            "1",
             "seed Eq. 6 with its frequency transfer ('retarded') or at Ω = 0 ('static', Eq. 8-9's approximation)",
             default="retarded",
             choices=("retarded", "static"),
@@ -343,7 +344,7 @@ def _gap_parameters() -> tuple[Parameter, ...]:
     params.append(
         Parameter(
             "chemical_potential",
-            "",
+            "1",
             "μ_F in ξ_k = ε_k − μ_F (seed Eq. 10): 'fixed' at ε_F, or 'number': from n = n_F jointly with Δ_ℓ",
             default="fixed",
             choices=("fixed", "number"),

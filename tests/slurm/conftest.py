@@ -1,12 +1,13 @@
 """A live one-node SLURM for the tests in this directory.
 
-The session fixture :func:`slurm` runs ``.ci/slurm.sh start`` (apt-installs slurm-wlm and
-munge when missing, starts a private munged, slurmctld and slurmd) and ``stop`` at the end,
-which cancels leftover jobs and stops exactly those daemons by PID.
+The session fixture :func:`slurm` runs ``.ci/slurm.sh start`` (starts a private munged,
+slurmctld and slurmd) and ``stop`` at the end, which cancels leftover jobs and stops exactly
+those daemons by PID. Running the tests never installs anything: SLURM itself comes from
+``sudo .ci/slurm.sh install`` (apt; CI's ``.ci/run`` calls it).
 
-It skips, saying why, only where a SLURM cannot be had: not root, or no apt-get to install
-it. With ``CI=true`` those are failures, as is any start that goes wrong: CI must never pass
-by silently not testing SLURM. ``PAIRSWEEP_SLURM=external`` uses the SLURM the environment
+It skips, saying why, only where a SLURM cannot be had: not root, or slurm-wlm and munge not
+installed. With ``CI=true`` those are failures, as is any start that goes wrong: CI must
+never pass by silently not testing SLURM. ``PAIRSWEEP_SLURM=external`` uses the SLURM the environment
 already points at (``sinfo`` must work) and starts nothing. ``PAIRSWEEP_SLURM_DIR`` puts
 the cluster's files in that directory instead of a fresh one under /tmp.
 """
@@ -33,7 +34,7 @@ TESTS_DIR = HERE.parent
 ROOT = TESTS_DIR.parent
 SCRIPT = ROOT / ".ci" / "slurm.sh"
 
-_START_TIMEOUT = 900  # apt-get on a slow mirror
+_START_TIMEOUT = 180  # the daemons and a first srun; nothing is installed
 
 
 def _in_ci() -> bool:

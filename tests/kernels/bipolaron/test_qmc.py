@@ -96,8 +96,9 @@ CLUSTER_CASES = [
     # model, box, electrons, β, Ω, coupling (α or g), U
     ("bond_peierls", (2,), 2, 1.0, 1.0, 1.0, 0.0),
     ("bond_peierls", (2,), 2, 2.0, 1.0, 1.0, 8.0),
-    ("holstein", (2,), 2, 2.0, 1.0, 1.0, 0.0),
-    ("holstein", (2,), 2, 5.0, 1.0, 1.5, 8.0),
+    # Holstein's cases take 4-10 s each on 2 cores: slow; bond-Peierls keeps the quick subset's check
+    pytest.param(("holstein", (2,), 2, 2.0, 1.0, 1.0, 0.0), marks=pytest.mark.slow),
+    pytest.param(("holstein", (2,), 2, 5.0, 1.0, 1.5, 8.0), marks=pytest.mark.slow),
 ]
 CLUSTER_CASES_SLOW = [
     ("bond_peierls", (2,), 2, 5.0, 1.0, 1.0, 8.0),
@@ -152,7 +153,7 @@ def test_free_polaron_energy_and_mass(d):
     assert within(res.bridge_mass(), 1.0)
 
 
-@pytest.mark.parametrize("d", [1, 2])
+@pytest.mark.parametrize("d", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_free_pair_mass_is_two_electron_masses(d):
     """λ = 0, U = 0: the pair's twist is shared, so ⟨Δ_x²⟩ = Σ Δ² I_Δ(2β)²/Σ I_Δ(2β)²
     exactly (each axis apart) and m*/(2m_e) = β/⟨Δ_x²⟩ → 1 for large β."""
@@ -191,7 +192,7 @@ def _relative_problem(U, d, L=41, K=0.0):
     return float(e[0]), r2
 
 
-@pytest.mark.parametrize("d", [1, 2])
+@pytest.mark.parametrize("d", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_attractive_hubbard_pair_against_the_exact_bound_state(d):
     """λ = 0, U = −8t: E, m* (curvature of the exact E(K)) and R² of the two-body bound
     state."""
@@ -220,7 +221,7 @@ def _second_order_polaron(model, omega, c):
     return -c * c * quad(integrand, -math.pi, math.pi)[0] / (2.0 * math.pi)
 
 
-@pytest.mark.parametrize("model", ["holstein", "bond_peierls"])
+@pytest.mark.parametrize("model", ["holstein", pytest.param("bond_peierls", marks=pytest.mark.slow)])
 def test_weak_coupling_polaron_energy_against_second_order_perturbation_theory(model):
     c = 0.3
     shift = _second_order_polaron(model, 1.0, c)
@@ -341,6 +342,7 @@ def test_free_pair_is_reported_unbound():
     assert "unbound" in out["message"]
 
 
+@pytest.mark.slow
 def test_bound_pair_reports_everything_with_errors():
     """A strongly bound 1-D Holstein pair (U = 0): every estimate with a finite error."""
     out = solve_point(model="holstein", lam=1.0, t_over_omega=0.5, U_over_t=0.0, d=1,

@@ -168,6 +168,7 @@ def test_lanczos_matches_dense() -> None:
 
 # ---- antiadiabatic limit (seed Eq. 4) ----------------------------------------------------
 
+@pytest.mark.slow
 def test_antiadiabatic_limit_1d() -> None:
     # The full bond-Peierls solver approaches the phonon-free model -t K_b - (α²/Ω) K_b² as
     # Ω grows at fixed λ; the deviation is O(t/Ω), so it halves when Ω doubles. (At
@@ -220,6 +221,7 @@ def test_holstein_antiadiabatic_is_hubbard() -> None:
 
 # ---- trends of the seed (Secs. 3-5) -------------------------------------------------------
 
+@pytest.mark.slow
 def test_holstein_heavier_and_steeper_than_bond_peierls() -> None:
     # 1-D, t/Ω = 0.25, U = 0: inside the converged region
     m = {}

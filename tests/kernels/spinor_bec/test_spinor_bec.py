@@ -69,6 +69,7 @@ def test_compiled_moments_equal_numpy_moments() -> None:
     np.testing.assert_allclose(_moments(model, k, kp, False, (0, 1, 2)), ref, rtol=1e-12, atol=1e-14 * np.abs(ref).max())
 
 
+@pytest.mark.slow
 def test_weak_coupling_gap_to_tc_ratio_is_bcs() -> None:
     # Far from the spinodal with a small coupling: |λ_0| ≈ 0.29, T_c,0 ≈ 8e-5 T_F.
     r = point(delta_g=0.19, g_F=1.0, T=0.0)
@@ -182,6 +183,7 @@ def test_seed_gap_of_007_needs_fewer_bosons_than_physics_md_defaults(strong: dic
     assert abs(tc_mid / 0.0325 - 1) < 0.15, tc_mid
 
 
+@pytest.mark.slow
 def test_retardation_lowers_tc(strong: dict) -> None:
     # Seed text after Eq. 6: retardation "tend[s] to lower T_c". Near the spinodal by an order
     # of magnitude: the static interaction keeps the ξ_s-enhanced forward peak at all energies.
@@ -215,6 +217,7 @@ def test_default_fixed_mu_path_is_unchanged_by_the_number_option(warm: dict) -> 
     assert np.all(warm["mu"] == 1.0) and np.all(warm["refine_diff_mu"] == 0.0)
 
 
+@pytest.mark.slow
 def test_block_result_equals_single_points_bit_for_bit(warm: dict) -> None:
     # One block mixing both μ modes: each point must equal its own single-point solve.
     names = [p.name for p in KERNEL.parameters]
@@ -234,6 +237,7 @@ def test_block_result_equals_single_points_bit_for_bit(warm: dict) -> None:
 # ---------------------------------------------------------------- chemical_potential = "number"
 
 
+@pytest.mark.slow
 def test_mu_normal_is_the_2d_ideal_fermi_gas() -> None:
     # n = (m_F/π) T ln(1 + e^{μ/T}) = n_F ⇔ μ = T ln(e^{ε_F/T} − 1) (ε_F = 1).
     temps = np.array([0.05, 0.1, 0.3, 0.7, 1.0, 2.0])
@@ -277,6 +281,7 @@ def test_number_integral_on_the_gap_grid_is_exact_for_a_constant_gap() -> None:
     assert abs(gapmod.number_density(disc, np.full(disc.k.size, delta), mu, T) - ref) < 1e-10
 
 
+@pytest.mark.slow
 def test_number_mode_solution_satisfies_both_equations_independently() -> None:
     # The joint Newton's (Δ(k), μ) at the seed's Fig. 3 point: (a) the fixed-μ solver at that
     # μ, started from the BCS guess, finds the same Δ; (b) adaptive quadrature of a spline
