@@ -244,6 +244,10 @@ def check_store(sweep: Sweep) -> tuple[ResolvedSweep, bool]:
     the store path cannot be created or written, and :class:`SpecMismatchError` listing every
     difference when an existing store was made by a different spec.
     """
+    if getattr(sweep, "adaptive", None) is not None:  # learners choose the points
+        from .adaptive import check_adaptive_store
+
+        return check_adaptive_store(sweep)  # type: ignore[arg-type,return-value]
     rs = resolve(sweep)
     store = rs.store
     check_store_path(store)
@@ -382,6 +386,11 @@ def run_sweep(
     SweepReport
         Counts for this run. Results are read with :func:`pairsweep.sweeps.open_result`.
     """
+    if getattr(sweep, "adaptive", None) is not None:  # learners choose the points
+        from .adaptive import run_adaptive
+
+        return run_adaptive(sweep, client=client, progress=progress, durable=durable,  # type: ignore[arg-type]
+                            verbosity=verbosity)
     rs, _ = check_store(sweep)  # every field, and the store path, before the cluster options
     try:
         validate_cluster(sweep.cluster.kind, sweep.cluster.options)

@@ -208,7 +208,7 @@ class ResolvedSweep:
 # TOML
 # ---------------------------------------------------------------------------------------
 
-_TOP_KEYS = {"kernel", "store", "axes", "fixed", "execution", "cluster"}
+_TOP_KEYS = {"kernel", "store", "axes", "fixed", "execution", "cluster", "adaptive"}
 _EXECUTION_KEYS = {"chunks", "max_in_flight"}
 _AXIS_FORMS = ("values", "linspace", "logspace")
 
@@ -242,6 +242,10 @@ def _axis_from_toml(name: str, entry: Any) -> Axis:
 
 def spec_from_dict(doc: Mapping[str, Any], *, base: Path | None = None) -> Sweep:
     """Build a :class:`Sweep` from a parsed TOML document (unknown keys are errors)."""
+    if "adaptive" in doc:  # learners choose the points: sweeps/adaptive_spec.py
+        from .adaptive_spec import adaptive_from_dict
+
+        return adaptive_from_dict(doc, base=base)
     unknown = set(doc) - _TOP_KEYS
     if unknown:
         raise SpecError(f"{sorted(unknown)[0]}: unknown key; allowed top-level keys: {', '.join(sorted(_TOP_KEYS))}")
