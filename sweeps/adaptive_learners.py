@@ -22,7 +22,10 @@ Points that are not ok (failed, not converged, or a NaN value) do not poison a l
 each is told the value of the **nearest ok point of the same learner** (in the learner's
 unit-scaled coordinates) as soon as one exists. It therefore never adds a feature (no jump,
 no fake level crossing, no fake maximum), the learner never asks for it again, and its
-region is refined only by the loss's exploration share, not chased. Its stored status and
+region is not chased: in 1-D and 2-D every interval or triangle touching a non-ok point
+keeps only :data:`EXPLORATION` of its loss, so the failing region and its edge are still
+refined, at a fraction of the rate (N-D learners get the stand-in value only). Until a
+learner has an ok point, its non-ok points stay pending. Its stored status and
 NaN outputs are untouched: only the learner sees the stand-in value.
 """
 
@@ -107,17 +110,41 @@ def _level_loss_nd(simplex, values, value_scale) -> float:
     return size if v.min() <= 0 <= v.max() else EXPLORATION * size
 
 
+def _discount_failed_1d(inner, failed: set):
+    n = getattr(inner, "nth_neighbors", 0)
+
+    @learner1D.uses_nth_neighbors(n)
+    def loss(xs, ys) -> float:
+        base = inner(xs, ys)
+        return EXPLORATION * base if (xs[n] in failed or xs[n + 1] in failed) else base
+    return loss
+
+
+def _discount_failed_2d(inner, failed: set):
+    def loss(ip) -> np.ndarray:
+        losses = inner(ip)
+        if failed:
+            flags = np.fromiter((tuple(p) in failed for p in ip.tri.points), dtype=bool, count=len(ip.tri.points))
+            losses = np.where(flags[ip.tri.simplices].any(axis=1), EXPLORATION * losses, losses)
+        return losses
+    return loss
+
+
 def _make_learner(n_dim: int, bounds: list[tuple[float, float]], loss: str) -> tuple[Any, dict[str, Any]]:
-    state: dict[str, Any] = {"top": -math.inf}
+    # "failed": the learner's own scaled coordinates of its non-ok points; cells touching
+    # one keep only the exploration share of their loss (1-D and 2-D)
+    state: dict[str, Any] = {"top": -math.inf, "failed": set()}
     if n_dim == 1:
         chosen = {"curvature": learner1D.curvature_loss_function(), "level": _level_loss_1d,
                   "maximum": None}[loss]
         if loss == "maximum":
             chosen = _maximum_loss_1d(state)
-        learner = adaptive.Learner1D(_never, bounds=bounds[0], loss_per_interval=chosen)
+        learner = adaptive.Learner1D(_never, bounds=bounds[0],
+                                     loss_per_interval=_discount_failed_1d(chosen, state["failed"]))
     elif n_dim == 2:
         chosen = {"curvature": learner2D.default_loss, "level": _level_loss_2d, "maximum": _maximum_loss_2d}[loss]
-        learner = adaptive.Learner2D(_never, bounds=bounds, loss_per_triangle=chosen)
+        learner = adaptive.Learner2D(_never, bounds=bounds,
+                                     loss_per_triangle=_discount_failed_2d(chosen, state["failed"]))
     else:
         chosen = {"curvature": learnerND.curvature_loss_function(), "level": _level_loss_nd}[loss]
         learner = adaptive.LearnerND(_never, bounds=bounds, loss_per_simplex=chosen)
@@ -160,7 +187,7 @@ class LearnerSet:
         return np.where(self.log, 10.0 ** u, u)
 
     def to_learner(self, params: np.ndarray) -> Any:
-        u = np.where(self.log, np.log10(params), params)
+        u = np.where(self.log, np.log10(np.where(self.log, params, 1.0)), params)
         u = np.clip(u, self.lo, self.hi)  # 10**log10(x) round trips can leave the box by an ulp
         return float(u[0]) if self.n_dim == 1 else tuple(float(c) for c in u)
 
@@ -184,12 +211,22 @@ class LearnerSet:
             waiting, self._waiting[learner] = self._waiting[learner], []
             for w in waiting:
                 self._tell_stand_in(learner, w)
-        elif self._ok_y[learner]:
+        elif self._mark_failed(learner, x) and self._ok_y[learner]:
             self._tell_stand_in(learner, x)
         else:
             self._waiting[learner].append(x)  # stays pending in the learner meanwhile
             self.learners[learner].tell_pending(x)
         self.n_told += 1
+
+    def _mark_failed(self, learner: int, x: Any) -> bool:
+        """Record a non-ok point in the learner's scaled coordinates (before it is told, so
+        the losses of its cells are computed with it marked)."""
+        lrn = self.learners[learner]
+        if self.n_dim == 1:
+            self._states[learner]["failed"].add(x / lrn._scale[0])  # Learner1D's own scaling
+        elif self.n_dim == 2:
+            self._states[learner]["failed"].add(tuple(lrn._scale(np.array([x], dtype=float))[0]))
+        return True
 
     def _tell_stand_in(self, learner: int, x: Any) -> None:
         xs = np.asarray(self._ok_x[learner])
