@@ -4,11 +4,13 @@ The loop (:class:`AdaptiveRunner`, python-adaptive's runner shape):
 
 1. The learners are rebuilt from the store: every point of every block in the ledger is
    told (a resumed run continues where the killed one stopped, to the same goal).
-2. While the in-flight window has room and blocks are free, the learners are asked for one
-   block's worth of points (``block_points``), which go to one Dask task.
-   The window is ``execution.max_in_flight`` or, by default, the cluster's capacity plus
-   one (on SLURM/PBS the capacity it can reach, as for grids): few enough that the learners
-   choose with most results known, enough that no worker waits for the client.
+2. While the in-flight window has room and blocks are free, the learners are asked for
+   whole blocks' worth of points (``block_points`` each); each block goes to one Dask task.
+   The window is ``execution.max_in_flight`` or, by default, one block per worker of the
+   cluster's capacity (on SLURM/PBS the capacity it can reach, as for grids), up to two
+   when the budget is large enough that two blocks per worker are under 10 % of it;
+   it is refilled half a window at a time with one ask: few enough that the learners choose with most results known, enough
+   that no worker waits while the client asks.
 3. A task evaluates its points (:func:`pairsweep.sweeps.execute.evaluate_block`), writes
    chunk ``b`` of every per-point array, parameters included, fsyncs and writes its ledger
    entry, exactly like a grid block. The client then tells the learners the block's values.
@@ -282,13 +284,18 @@ class AdaptiveRunner:
     def goal_reached(self) -> bool:
         return self.ra.loss_goal is not None and self.learners.loss() <= self.ra.loss_goal
 
-    def submit_one(self) -> bool:
-        """Ask one block's points and submit its task; False when no block is left to fill."""
-        if not self.free or self.goal_reached():
-            return False
-        block_id = self.free.popleft()
+    def submit(self, n_blocks: int) -> list[Future]:
+        """Ask the learners once for up to ``n_blocks`` blocks' points (a loss pass costs
+        about the same for one block or several) and submit one task per block."""
+        n_blocks = min(n_blocks, len(self.free))
+        if n_blocks <= 0 or self.goal_reached():
+            return []
+        B = self.ra.block_points
+        asked = self.learners.ask(n_blocks * B)
+        return [self._submit_block(self.free.popleft(), asked[k * B:(k + 1) * B]) for k in range(n_blocks)]
+
+    def _submit_block(self, block_id: int, asked: list[tuple[int, Any]]) -> Future:
         ra = self.ra
-        asked = self.learners.ask(ra.block_points)
         params = np.array([self.learners.to_parameters(x) for _, x in asked]).reshape(len(asked), -1)
         points: dict[str, list[float]] = {}
         shape = tuple(len(v) for v in self.grid_values)
@@ -303,7 +310,7 @@ class AdaptiveRunner:
             key=f"pairsweep_points-{self.run_id}-{block_id}", retries=1, pure=False,
         )
         self.in_flight[future] = (block_id, asked)
-        return True
+        return future
 
     def process(self, future: Future) -> dict[str, Any] | None:
         """Tell the learners a finished block; None (and an error kept) if its task failed."""
@@ -362,7 +369,10 @@ def _run(ra: ResolvedAdaptive, client: Client, *, progress: bool | str, durable:
     started = time.perf_counter()
     store = ra.store.resolve()
     run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S.%f}-{uuid.uuid4().hex[:6]}"
-    max_in_flight = ra.sweep.max_in_flight or capacity(client) + 1
+    workers = capacity(client)
+    # Points in flight are chosen without their results: at most ~10 % of the budget beyond
+    # one block per worker, at most two blocks per worker.
+    max_in_flight = ra.sweep.max_in_flight or max(workers, min(2 * workers, ra.npoints // (10 * ra.block_points)))
     runner = AdaptiveRunner(ra, client, run_id=run_id, durable=durable, max_in_flight=max_in_flight)
     n_stored = runner.rebuild()
     report = SweepReport(store=store, spec_hash=ra.spec_hash, n_points=ra.capacity, n_blocks=ra.n_blocks,
@@ -389,11 +399,10 @@ def _run(ra: ResolvedAdaptive, client: Client, *, progress: bool | str, durable:
         except Exception as exc:  # noqa: BLE001 - cosmetic
             bar.log(f"could not register the worker logging plugin: {exc}")
         bar.__enter__()
-        pending = as_completed()
-        for _ in range(max_in_flight):
-            if not runner.submit_one():
-                break
-        pending.update(runner.in_flight)
+        # Refilled in batches of half the window: one ask for several blocks halves the
+        # client's loss passes, and the other half keeps every worker busy meanwhile.
+        batch = max(1, max_in_flight // 2)
+        pending = as_completed(runner.submit(max_in_flight))
         for future in pending:
             summary = runner.process(future)
             if summary is None:
@@ -407,8 +416,9 @@ def _run(ra: ResolvedAdaptive, client: Client, *, progress: bool | str, durable:
                 bar.block_done(summary)
             if lock.lost:
                 raise StoreLockedError(f"store: lost the lock of {store} to another process; stopping")
-            while len(runner.in_flight) < max_in_flight and runner.submit_one():
-                pending.add(next(reversed(runner.in_flight)))
+            room = max_in_flight - len(runner.in_flight)
+            if room >= batch or not runner.in_flight:
+                pending.update(runner.submit(room))
         goal = runner.goal_reached()
     except KeyboardInterrupt:
         interrupted = True

@@ -196,6 +196,14 @@ class LearnerSet:
 
     def ask(self, n: int) -> list[tuple[int, Any]]:
         """``n`` new points as ``(learner index, point in learner space)``, marked pending."""
+        if len(self.learners) == 1:
+            # BalancingLearner asks its learners one point at a time (a loss pass each
+            # time the learner's stack runs dry); one learner asked for n at once costs
+            # one pass
+            if self.n_dim == 2:
+                self.learners[0].stack_size = max(self.learners[0].stack_size, n)
+            points, _ = self.learners[0].ask(n)
+            return [(0, p) for p in points]
         points, _ = self.balancer.ask(n)
         return list(points)
 
@@ -203,7 +211,7 @@ class LearnerSet:
         """Tell one result; ``ok`` false (or a non-finite value) applies the stand-in rule."""
         if ok and math.isfinite(value):
             y = float(value) - self.level
-            self.learners[learner].tell(x, y)
+            self._tell(learner, x, y)
             self._ok_x[learner].append(self._unit(x))
             self._ok_y[learner].append(y)
             state = self._states[learner]
@@ -215,7 +223,10 @@ class LearnerSet:
             self._tell_stand_in(learner, x)
         else:
             self._waiting[learner].append(x)  # stays pending in the learner meanwhile
-            self.learners[learner].tell_pending(x)
+            if len(self.learners) == 1:
+                self.learners[0].tell_pending(x)
+            else:
+                self.balancer.tell_pending((learner, x))
         self.n_told += 1
 
     def _mark_failed(self, learner: int, x: Any) -> bool:
@@ -231,7 +242,15 @@ class LearnerSet:
     def _tell_stand_in(self, learner: int, x: Any) -> None:
         xs = np.asarray(self._ok_x[learner])
         nearest = int(np.argmin(((xs - self._unit(x)) ** 2).sum(axis=1)))
-        self.learners[learner].tell(x, self._ok_y[learner][nearest])
+        self._tell(learner, x, self._ok_y[learner][nearest])
+
+    def _tell(self, learner: int, x: Any, y: float) -> None:
+        # through the BalancingLearner when there is one: it caches each learner's loss and
+        # forgets it only on its own tell
+        if len(self.learners) == 1:
+            self.learners[0].tell(x, y)
+        else:
+            self.balancer.tell((learner, x), y)
 
     def loss(self) -> float:
-        return float(self.balancer.loss())
+        return float(max(learner.loss() for learner in self.learners))

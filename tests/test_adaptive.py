@@ -69,8 +69,9 @@ def test_log_parameter_and_learner_grid_with_an_indexed_output(tmp_path, client)
         xs = np.sort(ds.x.values[ds.y.values == y])
         assert len(xs) >= 12  # the balancing learner feeds both learners
         assert xs[0] == pytest.approx(0.01) and xs[-1] == pytest.approx(10.0)
-        # learnt in log space: as many points below 0.3 as above it, not 3 %
-        assert 0.2 < np.mean(xs < 0.3) < 0.8
+        # learnt in log space: x < 0.3 is 3 % of the range but half of it in log10 x; x**2
+        # curves most at large x, yet the small decades keep well over 3 % of the points
+        assert np.mean(xs < 0.3) > 0.1
     grid = to_grid(ds, "moments", n=9)
     assert grid.moments.dims == ("y", "x", "k")
     np.testing.assert_allclose(grid.x.values, np.geomspace(0.01, 10.0, 9))
