@@ -8,7 +8,8 @@ python-adaptive's own Runner (one future per point) on the same cluster, in one 
 Same learner (Learner2D, default loss) and region (J⊥/V ∈ [0.5, 2] × t∥/V ∈ [0.05, 0.3],
 L = 30, δ = 8/30) for both. The single-core rate is measured before and after the sweeps
 (the machine is shared; the mean is used). points/s of a sweep = points / its wall time,
-cluster start excluded.
+cluster start excluded. The grid engine on the same kernel, points and block size gives
+pairsweep's own ceiling on the machine (the client shares the 2 cores with the workers).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def main() -> None:
 
     from adaptive import BlockingRunner, Learner2D
 
-    from pairsweep.sweeps import run_sweep
+    from pairsweep.sweeps import Sweep, run_sweep
     from pairsweep.sweeps.adaptive_spec import AdaptiveSweep
 
     loop_rate(20)  # warm up (imports, numba)
@@ -67,6 +68,17 @@ def main() -> None:
             pairsweep_rate = report.points_computed / (time.perf_counter() - t)
             block = report.points_computed // report.blocks_computed
 
+            # the grid engine on the same kernel, same number of points and block size:
+            # pairsweep's own ceiling on this (shared) machine
+            side = int(round(n_pairsweep ** 0.5))
+            t = time.perf_counter()
+            grid = run_sweep(Sweep(kernel=KERNEL, store=tmp / "g.zarr", fixed=FIXED,
+                                   axes={k: np.linspace(*b, side) for k, b in BOUNDS.items()},
+                                   chunks={"J_perp": max(1, block // side), "t_par": side}),
+                             client=client, progress=False, verbosity=-1)
+            grid_rate = grid.points_computed / (time.perf_counter() - t)
+            grid_block = grid.points_computed // grid.blocks_computed
+
             learner = Learner2D(PointFunction(KERNEL, FIXED, tuple(BOUNDS), "sc_cc_balance"),
                                 bounds=list(BOUNDS.values()))
             t = time.perf_counter()
@@ -80,6 +92,8 @@ def main() -> None:
     print(f"single-core loop: {before:.0f} points/s before, {after:.0f} after; ideal on 2 workers {ideal:.0f} points/s")
     print(f"pairsweep adaptive ({n_pairsweep} points, blocks of {block}): {pairsweep_rate:.0f} points/s "
           f"= {pairsweep_rate / ideal:.2f} of ideal")
+    print(f"pairsweep grid, same kernel ({side}x{side} points, blocks of {grid_block}): {grid_rate:.0f} points/s "
+          f"= {grid_rate / ideal:.2f} of ideal; adaptive / grid = {pairsweep_rate / grid_rate:.2f}")
     print(f"adaptive.BlockingRunner ({n_runner} points, one future per point): {runner_rate:.0f} points/s "
           f"= {runner_rate / ideal:.2f} of ideal")
     print(f"pairsweep / adaptive Runner: {pairsweep_rate / runner_rate:.1f}x")

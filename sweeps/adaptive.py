@@ -25,15 +25,12 @@ twice). Points that are not ok follow the stand-in rule of
 from __future__ import annotations
 
 import getpass
-import os
 import socket
 import sys
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -41,12 +38,11 @@ from distributed import Client, Future, as_completed
 
 from pairsweep.cluster import ClusterError, capacity, cluster_info, connect, dashboard_link, tunnel_hint
 from pairsweep.cluster import validate as validate_cluster
-from pairsweep.kernels import Kernel, Status, get_kernel
+from pairsweep.kernels import Status
 from pairsweep.storage import ledger
-from pairsweep.storage.checksum import sealed
 from pairsweep.storage.errors import StoreError, StoreLockedError
 from pairsweep.storage.layout import (
-    MANIFEST, Variable, create_store, open_arrays, read_root_attrs, sync_block, write_block,
+    MANIFEST, Variable, create_store, read_root_attrs,
 )
 from pairsweep.storage.lock import StoreLock
 from pairsweep.storage.points import POINT, point_variables, read_done_points
@@ -56,7 +52,7 @@ from .adaptive_spec import AdaptiveSweep, ResolvedAdaptive, resolve_adaptive, wi
 from .engine import (
     STORE_FORMAT, SpecMismatchError, SweepInterrupted, SweepReport, _lock, _now, _record_run, _versions,
 )
-from .execute import evaluate_block
+from .adaptive_task import compute_points_block
 from .progress import QuietSizeof, RunProgress, choose_mode, run_log_path
 from .spec import SpecError
 from .storepath import check_store_path
@@ -155,70 +151,6 @@ def _create(ra: ResolvedAdaptive) -> None:
         },
     }
     create_store(ra.store, coords=coords, variables=_variables(ra), attrs=attrs)
-
-
-# ---------------------------------------------------------------------------------------
-# The task
-# ---------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class _Context:
-    kernel: Kernel
-    fixed: dict[str, Any]
-    extra_sizes: dict[str, int]
-    parameters: tuple[str, ...]
-    block: int
-    names: tuple[str, ...]
-
-
-@lru_cache(maxsize=8)
-def _context(store: str, spec_hash: str) -> _Context:
-    attrs = read_root_attrs(store)["pairsweep"]
-    if attrs["spec_hash"] != spec_hash:
-        raise RuntimeError(f"store {store} holds spec {attrs['spec_hash']}, task expects {spec_hash}")
-    spec = attrs["spec"]
-    kernel = get_kernel(spec["kernel"])
-    if kernel.version != spec["kernel_version"]:
-        raise RuntimeError(f"worker has kernel {kernel.name} version {kernel.version}, "
-                           f"store needs {spec['kernel_version']}")
-    a = spec["adaptive"]
-    parameters = (*a["learner_axes"], *a["bounds"])
-    return _Context(kernel=kernel, fixed=dict(spec["fixed"]),
-                    extra_sizes={k: int(v) for k, v in attrs["extra_sizes"].items()},
-                    parameters=parameters, block=int(spec["chunks"][POINT]),
-                    names=(*parameters, *(o.name for o in kernel.outputs), "status"))
-
-
-def compute_points_block(store: str, block_id: int, spec_hash: str, run_id: str,
-                         points: dict[str, list[float]], durable: bool = True) -> dict[str, Any]:
-    """Evaluate the points of block ``block_id`` (``points``: parameter -> ``block_points``
-    values), write chunk ``block_id`` of every per-point array, fsync, enter it in the
-    ledger. Returns a small summary plus the driving output's values for the learners."""
-    started = time.perf_counter()
-    ctx = _context(store, spec_hash)
-    params = {name: np.asarray(points[name], dtype=float) for name in ctx.parameters}
-    n = ctx.block
-    for name, value in ctx.fixed.items():
-        params[name] = np.full(n, value)
-    result = evaluate_block(ctx.kernel, params, ctx.extra_sizes)
-    kernel_seconds = time.perf_counter() - started
-    data: dict[str, np.ndarray] = {name: params[name] for name in ctx.parameters}
-    data.update(result.outputs)
-    data["status"] = result.status
-    arrays = open_arrays(store, ctx.names, spec_hash)
-    write_block(arrays, (slice(block_id * n, (block_id + 1) * n),), data)
-    chunks = sync_block(store, arrays, (block_id,), fsync=durable)
-    counts = np.bincount(result.status, minlength=3)
-    summary = {
-        "block": block_id, "points": n, "ok": int(counts[Status.OK]),
-        "not_converged": int(counts[Status.NOT_CONVERGED]), "failed": int(counts[Status.FAILED]),
-        "kernel_seconds": round(kernel_seconds, 6), "seconds": round(time.perf_counter() - started, 6),
-        "run": run_id, "worker": f"{socket.gethostname()}:{os.getpid()}",
-    }
-    entry = {**summary, "messages": {str(block_id * n + i): m for i, m in result.messages.items()}}
-    ledger.write_entry(store, block_id, sealed({**entry, "chunks": chunks}))
-    return {**summary, "values": {k: v.tolist() for k, v in result.outputs.items()},
-            "status": result.status.tolist()}
 
 
 # ---------------------------------------------------------------------------------------
