@@ -169,8 +169,12 @@ class LearnerSet:
         self.lo = np.where(self.log, np.log10(np.where(self.log, lo, 1.0)), lo)
         self.hi = np.where(self.log, np.log10(np.where(self.log, hi, 1.0)), hi)
         self.level = level or 0.0
-        made = [_make_learner(self.n_dim, list(zip(self.lo.tolist(), self.hi.tolist(), strict=True)), loss)
-                for _ in range(n_learners)]
+        # LearnerND triangulates in the coordinates it is given: a box that is 10^5 times
+        # thinner along one parameter breaks its Delaunay checks, so it learns the unit cube
+        self.unit_cube = self.n_dim >= 3
+        box = ([(0.0, 1.0)] * self.n_dim if self.unit_cube
+               else list(zip(self.lo.tolist(), self.hi.tolist(), strict=True)))
+        made = [_make_learner(self.n_dim, box, loss) for _ in range(n_learners)]
         self.learners = [m[0] for m in made]
         self._states = [m[1] for m in made]
         self.balancer = adaptive.BalancingLearner(self.learners)
@@ -184,15 +188,20 @@ class LearnerSet:
     # learner space <-> parameters
     def to_parameters(self, x: Any) -> np.ndarray:
         u = np.atleast_1d(np.asarray(x, dtype=float))
+        if self.unit_cube:
+            u = self.lo + u * (self.hi - self.lo)
         return np.where(self.log, 10.0 ** u, u)
 
     def to_learner(self, params: np.ndarray) -> Any:
         u = np.where(self.log, np.log10(np.where(self.log, params, 1.0)), params)
         u = np.clip(u, self.lo, self.hi)  # 10**log10(x) round trips can leave the box by an ulp
+        if self.unit_cube:
+            u = (u - self.lo) / (self.hi - self.lo)
         return float(u[0]) if self.n_dim == 1 else tuple(float(c) for c in u)
 
     def _unit(self, x: Any) -> np.ndarray:
-        return (np.atleast_1d(np.asarray(x, dtype=float)) - self.lo) / (self.hi - self.lo)
+        u = np.atleast_1d(np.asarray(x, dtype=float))
+        return u if self.unit_cube else (u - self.lo) / (self.hi - self.lo)
 
     def ask(self, n: int) -> list[tuple[int, Any]]:
         """``n`` new points as ``(learner index, point in learner space)``, marked pending."""

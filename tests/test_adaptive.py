@@ -78,6 +78,23 @@ def test_log_parameter_and_learner_grid_with_an_indexed_output(tmp_path, client)
     assert np.nanmax(np.abs(grid.moments.sel(k=1).values - grid.x.values[None, :])) < 1e-9  # x is linear in x
 
 
+def test_one_dimensional_maximum_and_three_dimensional_level(tmp_path, client):
+    one = AdaptiveSweep(kernel="engine_kernels:SMOOTH", store=tmp_path / "1d.zarr",
+                        adaptive={"output": "f", "loss": "maximum", "bounds": {"x": [0.0, 3.0]}, "npoints": 40,
+                                  "block_points": 4})
+    assert run_sweep(one, client=client, progress=False, durable=False).complete
+    x = open_result(tmp_path / "1d.zarr").x.values
+    # sin(x) tops at pi/2; the window +-0.3 is a fifth of the interval
+    assert np.mean(np.abs(x - np.pi / 2) < 0.3) > 0.4
+    three = AdaptiveSweep(kernel="engine_kernels:SMOOTH", store=tmp_path / "3d.zarr",
+                          adaptive={"output": "f", "loss": "level", "level": 0.5, "npoints": 96, "block_points": 8,
+                                    "bounds": {"x": [-3.0, 3.0], "y": [-2.0, 2.0], "delay": [0.0, 1e-5]}})
+    assert run_sweep(three, client=client, progress=False, durable=False).complete
+    ds = open_result(tmp_path / "3d.zarr").load()
+    assert len({tuple(p) for p in np.stack([ds.x, ds.y, ds.delay], axis=1)}) == 96
+    np.testing.assert_allclose(ds.f.values, surface(ds.x.values, ds.y.values), atol=1e-15)
+
+
 def test_points_that_fail_do_not_poison_the_learner(tmp_path, client):
     """FLAKY raises for x < -5 and returns NaN for x > 5: two failing regions."""
     sweep = AdaptiveSweep(kernel="engine_kernels:FLAKY", store=tmp_path / "f.zarr",
