@@ -149,6 +149,12 @@ def test_plot_and_status_of_an_adaptive_store(tmp_path, client, capsys):
     assert (tmp_path / "p.png").stat().st_size > 10_000
     assert main(["status", str(tmp_path / "p.zarr")]) == 0
     assert "points 32/32 done" in capsys.readouterr().out
+    assert main(["export", str(tmp_path / "p.zarr"), "-o", str(tmp_path / "p.csv")]) == 0
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "p.csv")
+    assert {"point", "x", "y", "status", "f"} <= set(table.columns) and len(table) == 32
+    np.testing.assert_allclose(table.f, surface(table.x, table.y), atol=1e-12)
 
 
 def _kill_spec(store: Path) -> str:
