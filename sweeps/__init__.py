@@ -15,6 +15,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 __all__ = [
+    "Adaptive",
+    "AdaptiveSweep",
     "Axis",
     "ClusterSpec",
     "ResolvedSweep",
@@ -33,9 +35,13 @@ __all__ = [
     "resolve",
     "run_sweep",
     "store_status",
+    "to_grid",
 ]
 
 _WHERE = {
+    "Adaptive": ".adaptive_spec",
+    "AdaptiveSweep": ".adaptive_spec",
+    "to_grid": ".adaptive_grid",
     "Axis": ".spec",
     "ClusterSpec": ".spec",
     "ResolvedSweep": ".spec",
@@ -60,6 +66,8 @@ if TYPE_CHECKING:
     from pairsweep.kernels import available_kernels, get_kernel
     from pairsweep.storage import failures, open_result, store_status
 
+    from .adaptive_grid import to_grid
+    from .adaptive_spec import Adaptive, AdaptiveSweep
     from .analysis import level_line, maximum
     from .engine import SpecMismatchError, SweepReport, prepare_store, run_sweep
     from .spec import Axis, ClusterSpec, ResolvedSweep, SpecError, Sweep, load_spec, resolve

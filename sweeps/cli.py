@@ -249,7 +249,12 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
     out = check_figure_path(args.output)
     sel = parse_selections(args.sel)
-    fig, notes = plot_variable(_open_store(args.store), args.variable, x=args.x, y=args.y, sel=sel,
+    ds = _open_store(args.store)
+    if "point" in ds.dims and "pairsweep" in ds.attrs:  # adaptive: interpolate onto a grid first
+        from .adaptive_grid import to_grid
+
+        ds = to_grid(ds, args.variable, n=201)
+    fig, notes = plot_variable(ds, args.variable, x=args.x, y=args.y, sel=sel,
                                nearest=args.nearest, facet=args.facet, contours=args.contour or (),
                                log_values=args.log_values)
     for note in notes:

@@ -230,6 +230,10 @@ def plan_store(sweep: Sweep) -> tuple[ResolvedSweep, bool, Extension | None]:
     For a store that is (or is about to be) extended the resolved sweep is the spec's whole
     grid with the store's block shape; each part is resolved from its own record when run.
     """
+    if getattr(sweep, "adaptive", None) is not None:  # learners choose the points
+        from .adaptive import check_adaptive_store
+
+        return check_adaptive_store(sweep)  # type: ignore[arg-type,return-value]
     rs = resolve(sweep)
     store = rs.store
     check_store_path(store)
@@ -434,6 +438,11 @@ def run_sweep(
     SweepReport
         Counts for this run. Results are read with :func:`pairsweep.sweeps.open_result`.
     """
+    if getattr(sweep, "adaptive", None) is not None:  # learners choose the points
+        from .adaptive import run_adaptive
+
+        return run_adaptive(sweep, client=client, progress=progress, durable=durable,  # type: ignore[arg-type]
+                            verbosity=verbosity)
     rs, _ = check_store(sweep)  # every field, and the store path, before the cluster options
     try:
         validate_cluster(sweep.cluster.kind, sweep.cluster.options)

@@ -155,7 +155,9 @@ def export_csv(
 
     out = Path(path)
     axes = [str(d) for d in ds["status"].dims] if "status" in ds else [str(d) for d in ds.dims]
-    names = [str(n) for n in ds.data_vars if n != "status"]
+    # an adaptive store's parameters are coordinates along its `point` axis: columns too
+    names = [str(c) for c in ds.coords if c not in ds.dims and set(ds[c].dims) <= set(axes) and ds[c].dims]
+    names += [str(n) for n in ds.data_vars if n != "status"]
     shape = tuple(ds.sizes[a] for a in axes)
     row_size = int(np.prod(shape[1:])) if len(shape) > 1 else 1
     slab = max(1, rows_per_slab // max(row_size, 1))

@@ -222,6 +222,8 @@ SPEC = Section("", [
     FIXED,
     Field("execution", Table(example="[execution] max_in_flight = 8")),
     Field("cluster", Table(example='[cluster] kind = "local"')),
+    # checked in full by sweeps/adaptive_spec.py, which spec_from_dict hands the spec to
+    Field("adaptive", Table(example='[adaptive] output = "Tc"')),
 ])
 #: ``[execution]``; from Python, the Sweep's ``chunks`` and ``max_in_flight``.
 EXECUTION = Section("execution", [
@@ -267,7 +269,12 @@ def _axis_from_toml(name: str, entry: Any) -> Axis:
 def spec_from_dict(doc: Mapping[str, Any]) -> Sweep:
     """Build a :class:`Sweep` from a parsed TOML document; every key is checked by its
     declared type (:data:`SPEC`, :data:`EXECUTION`, :mod:`.cluster_fields`), unknown keys
-    are errors."""
+    are errors. A spec with an ``[adaptive]`` table becomes an
+    :class:`~.adaptive_spec.AdaptiveSweep` (learners choose the points)."""
+    if "adaptive" in doc:
+        from .adaptive_spec import adaptive_from_dict
+
+        return adaptive_from_dict(doc)
     top = SPEC.check(doc)
     axes = [_axis_from_toml(name, entry) for name, entry in top["axes"].items()]
     execution = EXECUTION.check(top.get("execution", {}))

@@ -19,6 +19,7 @@ SMOOTH = 'kernel = "engine_kernels:SMOOTH"\nstore = "{store}"\n'
 XY = '[axes]\nx = { linspace = [0.0, 1.0, 4] }\ny = { values = [0.0, 1.0] }\n'
 SPINOR = 'kernel = "spinor_bec_couplings"\nstore = "{store}"\n[axes]\ng_F = { values = [0.5, 1.0] }\n'
 SLURM = '[cluster]\nkind = "slurm"\ncores = 1\nmemory = "1GiB"\nwalltime = "01:00:00"\n'
+ADAPTIVE = '[adaptive]\noutput = "f"\nbounds = { x = [-1.0, 1.0] }\nnpoints = 16\n'
 PBS = '[cluster]\nkind = "pbs"\ncores = 1\nmemory = "1GiB"\nwalltime = "01:00:00"\n'
 
 # (id, TOML text, the field the error must start with)
@@ -128,6 +129,38 @@ TOML_CASES = [
     ("kernel-empty", 'kernel = ""\nstore = "{store}"\n' + XY, "kernel"),
     ("store-empty", 'kernel = "engine_kernels:SMOOTH"\nstore = ""\n' + XY, "store"),
     ("chunks-table-of-tables", SMOOTH + XY + "[execution]\nchunks = { x = { n = 2 } }\n", "execution.chunks.x"),
+    # adaptive sweeps (issue 15): the [adaptive] table is checked like every other section
+    ("adaptive-not-table", SMOOTH + "adaptive = 3\n", "adaptive"),
+    ("adaptive-unknown-key", SMOOTH + ADAPTIVE + "colour = 1\n", "adaptive.colour"),
+    ("adaptive-no-output", SMOOTH + '[adaptive]\nbounds = { x = [-1.0, 1.0] }\nnpoints = 16\n', "adaptive.output"),
+    ("adaptive-no-bounds", SMOOTH + '[adaptive]\noutput = "f"\nnpoints = 16\n', "adaptive.bounds"),
+    ("adaptive-output-unknown", SMOOTH + ADAPTIVE.replace('"f"', '"g"'), "adaptive.output"),
+    ("adaptive-output-needs-index", SMOOTH + ADAPTIVE.replace('"f"', '"moments"'), "adaptive.index.k"),
+    ("adaptive-index-not-a-value", SMOOTH + ADAPTIVE.replace('"f"', '"moments"') + "index = { k = 7 }\n",
+     "adaptive.index.k"),
+    ("adaptive-index-unknown-dim", SMOOTH + ADAPTIVE + "index = { ell = 0 }\n", "adaptive.index.ell"),
+    ("adaptive-loss-unknown", SMOOTH + ADAPTIVE + 'loss = "wiggles"\n', "adaptive.loss"),
+    ("adaptive-level-missing", SMOOTH + ADAPTIVE + 'loss = "level"\n', "adaptive.level"),
+    ("adaptive-level-not-number", SMOOTH + ADAPTIVE + 'loss = "level"\nlevel = "zero"\n', "adaptive.level"),
+    ("adaptive-level-without-loss", SMOOTH + ADAPTIVE + "level = 0.0\n", "adaptive.level"),
+    ("adaptive-bounds-out-of-range", SMOOTH + ADAPTIVE.replace("[-1.0, 1.0]", "[-20.0, 1.0]"), "adaptive.bounds.x"),
+    ("adaptive-bounds-reversed", SMOOTH + ADAPTIVE.replace("[-1.0, 1.0]", "[1.0, -1.0]"), "adaptive.bounds.x"),
+    ("adaptive-bounds-three", SMOOTH + ADAPTIVE.replace("[-1.0, 1.0]", "[-1.0, 0.0, 1.0]"), "adaptive.bounds.x"),
+    ("adaptive-bounds-bool", SMOOTH + ADAPTIVE.replace("[-1.0, 1.0]", "[true, 1.0]"), "adaptive.bounds.x"),
+    ("adaptive-bounds-unknown-param", SMOOTH + ADAPTIVE.replace("x =", "z ="), "adaptive.bounds.z"),
+    ("adaptive-bounds-also-fixed", SMOOTH + ADAPTIVE + "[fixed]\nx = 0.5\n", "adaptive.bounds.x"),
+    ("adaptive-bounds-also-axis", SMOOTH + ADAPTIVE + "[axes]\nx = { values = [0.5] }\n", "adaptive.bounds.x"),
+    ("adaptive-log-nonpositive", SMOOTH + ADAPTIVE + 'log = ["x"]\n', "adaptive.log"),
+    ("adaptive-log-not-sampled", SMOOTH + ADAPTIVE + 'log = ["y"]\n', "adaptive.log"),
+    ("adaptive-npoints-zero", SMOOTH + ADAPTIVE.replace("npoints = 16", "npoints = 0"), "adaptive.npoints"),
+    ("adaptive-npoints-bool", SMOOTH + ADAPTIVE.replace("npoints = 16", "npoints = true"), "adaptive.npoints"),
+    ("adaptive-npoints-too-few", SMOOTH + ADAPTIVE.replace("npoints = 16", "npoints = 1"), "adaptive.npoints"),
+    ("adaptive-npoints-1e12", SMOOTH + ADAPTIVE.replace("npoints = 16", "npoints = 1000000000000"), "adaptive.npoints"),
+    ("adaptive-block-points-zero", SMOOTH + ADAPTIVE + "block_points = 0\n", "adaptive.block_points"),
+    ("adaptive-loss-goal-negative", SMOOTH + ADAPTIVE + "loss_goal = -1.0\n", "adaptive.loss_goal"),
+    ("adaptive-maximum-3d", SMOOTH + '[adaptive]\noutput = "f"\nloss = "maximum"\nnpoints = 64\n'
+     "bounds = { x = [-1.0, 1.0], y = [-1.0, 1.0], delay = [0.0, 0.1] }\n", "adaptive.loss"),
+    ("adaptive-chunks", SMOOTH + ADAPTIVE + "[execution]\nchunks = { x = 4 }\n", "execution.chunks"),
 ]
 
 

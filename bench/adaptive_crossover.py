@@ -1,0 +1,107 @@
+"""Benchmark 2 of issue 15: the MixD ladder's crossover line sc_cc_balance = 0 over
+J⊥/V ∈ [0.5, 2] × t∥/V ∈ [0.05, 0.3] (L = 30, δ = 8/30), uniform grid vs pairsweep
+adaptive (loss "level"), error against a dense reference line vs kernel evaluations.
+
+    python bench/adaptive_crossover.py           # ~1-2 minutes on 2 shared cores
+    python bench/adaptive_crossover.py --quick
+
+Reference: for 26 values of t∥ the root in J⊥ by Brent's method on the kernel (xtol 1e-7).
+A sample set's line: its points interpolated (C¹ Clough–Tocher over their Delaunay
+triangulation, the same for grids and adaptive samples) along J⊥ (2001 values) at each
+reference t∥, root by linear interpolation between the sign change. Prints the max and
+mean |ΔJ⊥| over the 26 reference points.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import numpy as np  # noqa: E402
+from adaptive_common import evaluate  # noqa: E402
+from distributed import Client, LocalCluster  # noqa: E402
+
+KERNEL = "mixd_bilayer"
+FIXED = {"L": 30, "d": 1, "doping": 8 / 30, "eps": 0.0}
+J, T = (0.5, 2.0), (0.05, 0.3)
+T_REF = np.linspace(*T, 26)
+
+
+def f(j: np.ndarray, t: np.ndarray) -> np.ndarray:
+    return evaluate(KERNEL, FIXED, {"J_perp": np.asarray(j, float), "t_par": np.asarray(t, float)}, "sc_cc_balance")
+
+
+def reference() -> np.ndarray:
+    from scipy.optimize import brentq
+
+    return np.array([brentq(lambda j, t=t: float(f([j], [t])[0]), *J, xtol=1e-7) for t in T_REF])
+
+
+def line(j: np.ndarray, t: np.ndarray, v: np.ndarray) -> np.ndarray:
+    from scipy.interpolate import CloughTocher2DInterpolator
+
+    ok = np.isfinite(v)
+    ip = CloughTocher2DInterpolator(np.stack([j[ok], t[ok]], axis=1), v[ok])
+    js = np.linspace(*J, 2001)
+    roots = []
+    for t_ref in T_REF:
+        z = ip(js, np.full_like(js, t_ref))
+        cross = np.flatnonzero(np.isfinite(z[:-1]) & np.isfinite(z[1:]) & (np.sign(z[:-1]) != np.sign(z[1:])))
+        if not len(cross):
+            roots.append(np.nan)
+            continue
+        i = cross[0]
+        roots.append(js[i] - z[i] * (js[i + 1] - js[i]) / (z[i + 1] - z[i]))
+    return np.array(roots)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    sizes = [6, 8, 12, 16, 24, 32] if not args.quick else [6, 8, 12, 16]
+    budgets = [36, 64, 100, 150, 250, 400] if not args.quick else [36, 64, 100, 150]
+
+    from pairsweep.sweeps import open_result, run_sweep
+    from pairsweep.sweeps.adaptive_spec import AdaptiveSweep
+
+    t0 = time.perf_counter()
+    ref = reference()
+    print(f"reference line: {len(T_REF)} roots, J_perp from {ref.min():.4f} to {ref.max():.4f} "
+          f"({time.perf_counter() - t0:.0f} s)")
+    print(f"{'method':<20} {'evals':>6} {'max |dJ|':>10} {'mean |dJ|':>10}")
+
+    def row(method: str, n: int, found: np.ndarray) -> None:
+        err = np.abs(found - ref)
+        bad = int(np.isnan(err).sum())
+        print(f"{method:<20} {n:>6} {np.nanmax(err):>10.5f} {np.nanmean(err):>10.5f}"
+              + (f"  ({bad} reference points without a crossing)" if bad else ""), flush=True)
+
+    for n in sizes:
+        jj, tt = np.meshgrid(np.linspace(*J, n), np.linspace(*T, n), indexing="ij")
+        row("uniform grid", n * n, line(jj.ravel(), tt.ravel(), f(jj.ravel(), tt.ravel())))
+
+    tmp = Path(tempfile.mkdtemp(prefix="adaptive-crossover-"))
+    try:
+        with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster, Client(cluster) as client:
+            run_sweep(AdaptiveSweep(kernel=KERNEL, store=tmp / "a.zarr", fixed=FIXED, adaptive={
+                "output": "sc_cc_balance", "loss": "level", "level": 0.0,
+                "bounds": {"J_perp": list(J), "t_par": list(T)}, "npoints": budgets[-1], "block_points": 10,
+            }), client=client, progress=False, verbosity=-1)
+        ds = open_result(tmp / "a.zarr").load()
+        for n in budgets:
+            part = ds.isel(point=slice(0, n))
+            row("pairsweep adaptive", n, line(part.J_perp.values, part.t_par.values, part.sc_cc_balance.values))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Zarr layout of an adaptive result: points along one ``point`` dimension.
+
+Where a grid store has one dimension per axis, an adaptive store has one dimension,
+``point``, and every parameter a learner chose (plus the learner-grid axes) is a coordinate
+along it: ``eta(point)``, ``g(point)``. Outputs are ``Tc_K(point, ...)``; ``status(point)``
+is as in grid stores.
+
+The guarantees of :mod:`.layout` hold unchanged:
+
+* **Capacity is preallocated.** The client creates every array at its full length, the
+  point budget rounded up to whole blocks, once, before any task runs (atomically, through
+  :func:`.layout.create_store`). Nothing grows afterwards, so no metadata is written while
+  workers write chunks.
+* **Block b is chunk b along point**, of every per-point array, the parameter coordinates
+  included: a worker writes whole chunks only, and the parameter values it wrote are
+  checksummed in its ledger entry with the outputs (``pairsweep verify`` checks them).
+* **Done means ledger entry.** A block without an entry holds nothing: its slots are free
+  and the next run fills them with new points. Slots of unwritten blocks read as NaN with
+  ``status = not computed``.
+
+Opens with ``xarray.open_zarr``: the parameter arrays carry ``_ARRAY_DIMENSIONS``-style
+dimension names and every output lists them in its CF ``coordinates`` attribute, so they
+come back as coordinates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import zarr
+
+from . import ledger
+from .layout import Variable
+
+__all__ = ["POINT", "is_points_store", "point_variables", "read_done_points"]
+
+#: The one dimension of an adaptive store.
+POINT = "point"
+
+
+def is_points_store(attrs: Mapping[str, Any]) -> bool:
+    """Whether a store's ``pairsweep`` root attributes describe an adaptive store."""
+    return "adaptive" in attrs.get("spec", {})
+
+
+def point_variables(
+    capacity: int,
+    block: int,
+    parameters: Mapping[str, Mapping[str, Any]],
+    outputs: Sequence[Variable],
+) -> list[Variable]:
+    """The per-point arrays: one float64 coordinate per parameter (``parameters`` maps its
+    name to its attributes), then ``outputs`` (whose ``dims``/``shape``/``chunks`` give only
+    their extra dimensions; ``point`` is put in front), each listing the parameters as CF
+    coordinates."""
+    coords_attr = " ".join(parameters)
+    variables = [
+        Variable(name=name, dims=(POINT,), shape=(capacity,), chunks=(block,), dtype="float64",
+                 fill_value=float("nan"), attrs=dict(attrs))
+        for name, attrs in parameters.items()
+    ]
+    for v in outputs:
+        variables.append(Variable(
+            name=v.name, dims=(POINT, *v.dims), shape=(capacity, *v.shape), chunks=(block, *v.chunks),
+            dtype=v.dtype, fill_value=v.fill_value, attrs={**v.attrs, "coordinates": coords_attr},
+        ))
+    return variables
+
+
+def read_done_points(
+    store: str | Path, names: Sequence[str], n_blocks: int, block: int
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The done-mask over blocks and, for every point of a done block, the arrays ``names``
+    (flat along ``point``; extra dimensions kept). One read per array: adaptive stores are
+    small (at most :data:`pairsweep.sweeps.adaptive_spec.MAX_POINTS` points)."""
+    done = ledger.done_blocks(store, n_blocks)
+    root = zarr.open_group(str(store), mode="r", use_consolidated=False)
+    mask = np.repeat(done, block)
+    out = {}
+    for name in names:
+        values = np.asarray(root[name][...])
+        out[name] = values[mask[: len(values)]]
+    return done, out

@@ -1,0 +1,377 @@
+"""Run an adaptive sweep: learners choose the points, pairsweep batches them into blocks.
+
+The loop (:class:`AdaptiveRunner`, python-adaptive's runner shape):
+
+1. The learners are rebuilt from the store: every point of every block in the ledger is
+   told (a resumed run continues where the killed one stopped, to the same goal).
+2. While the in-flight window has room and blocks are free, the learners are asked for
+   whole blocks' worth of points (``block_points`` each); each block goes to one Dask task.
+   The window is ``execution.max_in_flight`` or, by default, one block per worker of the
+   cluster's capacity (on SLURM/PBS the capacity it can reach, as for grids), up to two
+   when the budget is large enough that two blocks per worker are under 10 % of it;
+   it is refilled half a window at a time with one ask: few enough that the learners choose with most results known, enough
+   that no worker waits while the client asks.
+3. A task evaluates its points (:func:`pairsweep.sweeps.execute.evaluate_block`), writes
+   chunk ``b`` of every per-point array, parameters included, fsyncs and writes its ledger
+   entry, exactly like a grid block. The client then tells the learners the block's values.
+4. It stops when every block of the budget is done, or when ``loss_goal`` is reached.
+
+A block killed before its ledger entry holds nothing: its slot is free, and the next run
+fills it with points the rebuilt learners choose (no stored point is lost, none is stored
+twice). Points that are not ok follow the stand-in rule of
+:mod:`pairsweep.sweeps.adaptive_learners`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+import sys
+import time
+import uuid
+from collections import deque
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+from distributed import Client, Future, as_completed
+
+from pairsweep.cluster import ClusterError, capacity, cluster_info, connect, dashboard_link, tunnel_hint
+from pairsweep.cluster import validate as validate_cluster
+from pairsweep.kernels import Status
+from pairsweep.storage import ledger
+from pairsweep.storage.errors import StoreError, StoreLockedError
+from pairsweep.storage.layout import (
+    MANIFEST, Variable, create_store, read_root_attrs,
+)
+from pairsweep.storage.lock import StoreLock
+from pairsweep.storage.points import POINT, point_variables, read_done_points
+
+from .adaptive_learners import LearnerSet
+from .adaptive_spec import AdaptiveSweep, ResolvedAdaptive, resolve_adaptive, with_stored_hash
+from .engine import (
+    STORE_FORMAT, SpecMismatchError, SweepInterrupted, SweepReport, _lock, _now, _record_run, _versions,
+)
+from .adaptive_task import compute_points_block
+from .progress import QuietSizeof, RunProgress, choose_mode, run_log_path
+from .spec import SpecError
+from .storepath import check_store_path
+
+__all__ = ["AdaptiveRunner", "check_adaptive_store", "compute_points_block", "run_adaptive"]
+
+
+# ---------------------------------------------------------------------------------------
+# Store
+# ---------------------------------------------------------------------------------------
+
+def _differences(stored: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    diffs = []
+    for key in ("kernel", "kernel_version"):
+        if stored.get(key) != new[key]:
+            diffs.append(f"{key}: store has {stored.get(key)!r}, spec has {new[key]!r}")
+    old_a, new_a = stored.get("adaptive"), new["adaptive"]
+    if old_a is None:
+        diffs.append("adaptive: the store is a grid store; this spec is adaptive")
+    else:
+        for key in sorted(set(old_a) | set(new_a)):
+            if old_a.get(key) != new_a.get(key):
+                diffs.append(f"adaptive.{key}: store has {old_a.get(key)!r}, spec has {new_a.get(key)!r}")
+    for name in sorted(set(stored.get("fixed", {})) | set(new["fixed"])):
+        old, cur = stored.get("fixed", {}).get(name, "<unset>"), new["fixed"].get(name, "<unset>")
+        if old != cur:
+            diffs.append(f"fixed.{name}: store has {old!r}, spec has {cur!r}")
+    return diffs
+
+
+def check_adaptive_store(sweep: AdaptiveSweep) -> tuple[ResolvedAdaptive, bool]:
+    """Validate ``sweep`` and its store without writing anything (see
+    :func:`pairsweep.sweeps.engine.check_store`); a store made by another spec, grid or
+    adaptive, is refused with every difference."""
+    ra = resolve_adaptive(sweep)
+    store = ra.store
+    check_store_path(store)
+    if not store.exists():
+        return ra, False
+    try:
+        meta = read_root_attrs(store)["pairsweep"]
+        stored = meta["spec"]
+    except Exception as exc:  # noqa: BLE001 - anything unreadable is not ours to touch
+        if (store / MANIFEST).is_file():
+            raise StoreError(f"store: {store} is a pairsweep store but its root metadata cannot be read "
+                             f"({type(exc).__name__}: {exc}); run `pairsweep verify {store}` to repair it") from None
+        raise SpecMismatchError(f"store: {store} exists and is not a pairsweep store; choose another path") from None
+    diffs = _differences(stored, ra.canonical())
+    if diffs:
+        raise SpecMismatchError(f"store: {store} was created by a different spec; refusing to resume it.\n  "
+                                + "\n  ".join(diffs))
+    return with_stored_hash(ra, meta["spec_hash"]), True
+
+
+def _parameter_attrs(ra: ResolvedAdaptive) -> dict[str, dict[str, Any]]:
+    params = ra.kernel.parameter_map
+    names = [a.name for a in ra.grid_axes] + list(ra.sampled)
+    return {n: {"units": params[n].unit, "long_name": params[n].description} for n in names}
+
+
+def _variables(ra: ResolvedAdaptive) -> list[Variable]:
+    outputs = []
+    for o in ra.kernel.outputs:
+        extra = tuple(len(ra.extra_coords[d]) for d in o.dims)
+        outputs.append(Variable(name=o.name, dims=o.dims, shape=extra, chunks=extra, dtype=o.dtype,
+                                fill_value=o.fill_value, attrs={"units": o.unit, "long_name": o.description}))
+    outputs.append(Variable(
+        name="status", dims=(), shape=(), chunks=(), dtype="uint8", fill_value=int(Status.NOT_COMPUTED),
+        attrs={"long_name": "per-point outcome of the kernel", "flag_values": [int(s) for s in Status],
+               "flag_meanings": " ".join(s.name.lower() for s in Status)},
+    ))
+    return point_variables(ra.capacity, ra.block_points, _parameter_attrs(ra), outputs)
+
+
+def _create(ra: ResolvedAdaptive) -> None:
+    coords: dict[str, tuple[np.ndarray, dict[str, Any]]] = {
+        POINT: (np.arange(ra.capacity, dtype=np.int64), {"long_name": "sample index (in blocks of block_points)"}),
+    }
+    for dim, values in ra.extra_coords.items():
+        coords[dim] = (values, {"long_name": f"extra output dimension of {ra.kernel.name}"})
+    attrs = {
+        "title": f"pairsweep adaptive result: {ra.kernel.name}",
+        "kernel": ra.kernel.name,
+        "kernel_version": ra.kernel.version,
+        "reference": ra.kernel.reference,
+        "pairsweep": {
+            "format": STORE_FORMAT,
+            "spec": ra.canonical(),
+            "spec_hash": ra.spec_hash,
+            "extra_sizes": {d: len(v) for d, v in ra.extra_coords.items()},
+            "created": _now(),
+            "host": socket.gethostname(),
+            "user": getpass.getuser(),
+            "versions": _versions(),
+            "runs": [],
+        },
+    }
+    create_store(ra.store, coords=coords, variables=_variables(ra), attrs=attrs)
+
+
+# ---------------------------------------------------------------------------------------
+# The client loop
+# ---------------------------------------------------------------------------------------
+
+class AdaptiveRunner:
+    """Asks the learners for whole blocks, keeps a bounded window of block tasks in flight,
+    tells the learners each finished block. Failure state (``block_errors``) is kept apart
+    from the learners."""
+
+    def __init__(self, ra: ResolvedAdaptive, client: Client, *, run_id: str, durable: bool,
+                 max_in_flight: int):
+        self.ra = ra
+        self.client = client
+        self.store = ra.store.resolve()
+        self.run_id = run_id
+        self.durable = durable
+        self.max_in_flight = max_in_flight
+        self.grid_values = [np.asarray(a.values) for a in ra.grid_axes]
+        self.learners = LearnerSet(ra.n_learners, [ra.bounds[n] for n in ra.sampled],
+                                   [n in ra.log for n in ra.sampled], ra.loss, ra.level)
+        self.in_flight: dict[Future, tuple[int, list[tuple[int, Any]]]] = {}
+        self.block_errors: dict[int, str] = {}
+        self.done = np.zeros(ra.n_blocks, dtype=bool)
+        self.free: deque[int] = deque()
+
+    def _learner_index(self, grid_params: np.ndarray) -> np.ndarray:
+        """Learner of each point from its learner-grid values (C order over the axes)."""
+        if not self.grid_values:
+            return np.zeros(len(grid_params), dtype=np.int64)
+        idx = [np.searchsorted(np.sort(v), grid_params[:, k]) for k, v in enumerate(self.grid_values)]
+        # map sorted positions back to the axis order
+        idx = [np.argsort(v)[i] for v, i in zip(self.grid_values, idx, strict=True)]
+        return np.ravel_multi_index(tuple(idx), tuple(len(v) for v in self.grid_values))
+
+    def rebuild(self) -> int:
+        """Tell the learners every point the store holds; return how many."""
+        ra = self.ra
+        grid_names = [a.name for a in ra.grid_axes]
+        done, data = read_done_points(self.store, [*grid_names, *ra.sampled, ra.output, "status"],
+                                      ra.n_blocks, ra.block_points)
+        self.done = done
+        self.free = deque(int(b) for b in np.flatnonzero(~done))
+        n = len(data["status"])
+        if n == 0:
+            return 0
+        which = self._learner_index(np.stack([data[g] for g in grid_names], axis=1) if grid_names
+                                    else np.zeros((n, 0)))
+        sampled = np.stack([data[s] for s in ra.sampled], axis=1)
+        values = self._driving(data[ra.output])
+        for i in range(n):
+            x = self.learners.to_learner(sampled[i])
+            self.learners.tell(int(which[i]), x, float(values[i]), int(data["status"][i]) == Status.OK)
+        return n
+
+    def _driving(self, output: np.ndarray) -> np.ndarray:
+        """The driving output at the chosen extra index, one float per point."""
+        out = np.asarray(output, dtype=float)
+        dims = next(o.dims for o in self.ra.kernel.outputs if o.name == self.ra.output)
+        return out[(slice(None), *(self.ra.index[d] for d in dims))] if dims else out
+
+    def goal_reached(self) -> bool:
+        return self.ra.loss_goal is not None and self.learners.loss() <= self.ra.loss_goal
+
+    def submit(self, n_blocks: int) -> list[Future]:
+        """Ask the learners once for up to ``n_blocks`` blocks' points (a loss pass costs
+        about the same for one block or several) and submit one task per block."""
+        n_blocks = min(n_blocks, len(self.free))
+        if n_blocks <= 0 or self.goal_reached():
+            return []
+        B = self.ra.block_points
+        asked = self.learners.ask(n_blocks * B)
+        return [self._submit_block(self.free.popleft(), asked[k * B:(k + 1) * B]) for k in range(n_blocks)]
+
+    def _submit_block(self, block_id: int, asked: list[tuple[int, Any]]) -> Future:
+        ra = self.ra
+        params = np.array([self.learners.to_parameters(x) for _, x in asked]).reshape(len(asked), -1)
+        points: dict[str, list[float]] = {}
+        shape = tuple(len(v) for v in self.grid_values)
+        where = np.unravel_index([i for i, _ in asked], shape) if shape else ()
+        for k, axis in enumerate(ra.grid_axes):
+            points[axis.name] = np.asarray(self.grid_values[k])[where[k]].astype(float).tolist()
+        for k, name in enumerate(ra.sampled):
+            points[name] = params[:, k].tolist()
+        ledger.append_run_log(self.store, self.run_id, [block_id])  # before submission, as for grids
+        future = self.client.submit(
+            compute_points_block, str(self.store), block_id, ra.spec_hash, self.run_id, points, self.durable,
+            key=f"pairsweep_points-{self.run_id}-{block_id}", retries=1, pure=False,
+        )
+        self.in_flight[future] = (block_id, asked)
+        return future
+
+    def process(self, future: Future) -> dict[str, Any] | None:
+        """Tell the learners a finished block; None (and an error kept) if its task failed."""
+        block_id, asked = self.in_flight.pop(future)
+        if future.status != "finished":
+            exc = future.exception()
+            # its points stay pending in the learners (never asked again); its slot is left
+            # free for the next run, which retries nothing but asks afresh
+            self.block_errors[block_id] = f"{type(exc).__name__}: {exc}"
+            future.release()
+            return None
+        summary = future.result()
+        future.release()
+        self.done[block_id] = True
+        values = self._driving(np.asarray(summary.pop("values")[self.ra.output]))
+        status = summary.pop("status")
+        for (learner, x), value, st in zip(asked, values, status, strict=True):
+            self.learners.tell(learner, x, float(value), st == Status.OK)
+        return summary
+
+
+def _finite(x: float) -> float | None:
+    return x if np.isfinite(x) else None  # JSON attributes hold no infinity
+
+
+def run_adaptive(sweep: AdaptiveSweep, *, client: Client | None = None, progress: bool | str = True,
+                 durable: bool = True, verbosity: int = 0) -> SweepReport:
+    """Run (or resume) an adaptive sweep; the counterpart of
+    :func:`pairsweep.sweeps.engine.run_sweep`, which dispatches here for an
+    :class:`AdaptiveSweep`. ``report.complete`` is true when the budget is spent or the
+    loss goal reached."""
+    ra, _ = check_adaptive_store(sweep)
+    try:
+        validate_cluster(sweep.cluster.kind, sweep.cluster.options)
+    except ClusterError as exc:
+        raise SpecError(str(exc)) from None
+    lock = _lock(ra.store)
+    try:
+        ra, exists = check_adaptive_store(sweep)  # again under the lock
+        if not exists:
+            ra.store.parent.mkdir(parents=True, exist_ok=True)
+            _create(ra)
+        if client is None and ledger.done_blocks(ra.store, ra.n_blocks).all():
+            return SweepReport(store=ra.store.resolve(), spec_hash=ra.spec_hash, n_points=ra.capacity,
+                               n_blocks=ra.n_blocks, blocks_already_done=ra.n_blocks)
+        if client is None:
+            with connect(sweep.cluster.kind, sweep.cluster.options) as new_client:
+                return _run(ra, new_client, progress=progress, durable=durable, verbosity=verbosity, lock=lock)
+        return _run(ra, client, progress=progress, durable=durable, verbosity=verbosity, lock=lock)
+    finally:
+        lock.release()
+
+
+def _run(ra: ResolvedAdaptive, client: Client, *, progress: bool | str, durable: bool, verbosity: int,
+         lock: StoreLock) -> SweepReport:
+    started = time.perf_counter()
+    store = ra.store.resolve()
+    run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S.%f}-{uuid.uuid4().hex[:6]}"
+    workers = capacity(client)
+    # Points in flight are chosen without their results: at most ~10 % of the budget beyond
+    # one block per worker, at most two blocks per worker.
+    max_in_flight = ra.sweep.max_in_flight or max(workers, min(2 * workers, ra.npoints // (10 * ra.block_points)))
+    runner = AdaptiveRunner(ra, client, run_id=run_id, durable=durable, max_in_flight=max_in_flight)
+    n_stored = runner.rebuild()
+    report = SweepReport(store=store, spec_hash=ra.spec_hash, n_points=ra.capacity, n_blocks=ra.n_blocks,
+                         blocks_already_done=int(runner.done.sum()), dashboard=dashboard_link(client))
+    run_info = {"run": run_id, "host": socket.gethostname(), "started": _now(), "cluster": cluster_info(client)}
+    _record_run(store, run_info)
+    bar: RunProgress | None = None
+    interrupted = False
+    goal = False
+    try:
+        bar = RunProgress(total_points=ra.capacity, points_done=n_stored, n_blocks=ra.n_blocks,
+                          blocks_done=report.blocks_already_done, mode=choose_mode(progress, sys.stderr),
+                          verbosity=verbosity, log_path=run_log_path(store, run_id))
+        bar.log(f"run {run_id}: adaptive store {store}, spec {ra.spec_hash}, kernel {ra.kernel.name} "
+                f"v{ra.kernel.version}, {ra.capacity} points in {ra.n_blocks} blocks of {ra.block_points} "
+                f"({report.blocks_already_done} already done, {n_stored} points told to the learners)")
+        if report.dashboard:
+            bar.info(f"pairsweep: dashboard at {report.dashboard}")
+            hint = tunnel_hint(report.dashboard)
+            if hint:
+                bar.info(f"pairsweep: {hint}")
+        try:
+            client.register_plugin(QuietSizeof())
+        except Exception as exc:  # noqa: BLE001 - cosmetic
+            bar.log(f"could not register the worker logging plugin: {exc}")
+        bar.__enter__()
+        # Refilled in batches of half the window: one ask for several blocks halves the
+        # client's loss passes, and the other half keeps every worker busy meanwhile.
+        batch = max(1, max_in_flight // 2)
+        pending = as_completed(runner.submit(max_in_flight))
+        for future in pending:
+            summary = runner.process(future)
+            if summary is None:
+                bar.block_error(int(future.key.rsplit("-", 1)[1]), next(reversed(runner.block_errors.values())))
+            else:
+                report.blocks_computed += 1
+                report.points_computed += summary["points"]
+                report.ok += summary["ok"]
+                report.not_converged += summary["not_converged"]
+                report.failed += summary["failed"]
+                bar.block_done(summary)
+            if lock.lost:
+                raise StoreLockedError(f"store: lost the lock of {store} to another process; stopping")
+            room = max_in_flight - len(runner.in_flight)
+            if room >= batch or not runner.in_flight:
+                pending.update(runner.submit(room))
+        goal = runner.goal_reached()
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        report.block_errors = dict(runner.block_errors)
+        report.seconds = time.perf_counter() - started
+        if goal:
+            # the budget's remaining blocks are not needed: count them as done for `complete`
+            report.blocks_already_done = ra.n_blocks - report.blocks_computed
+        if bar is not None:
+            bar.close(str(report) + (f"\n  loss goal {ra.loss_goal:g} reached" if goal else ""))
+        run_info.update(cluster=cluster_info(client), blocks_computed=report.blocks_computed,
+                        block_errors=len(report.block_errors), loss=_finite(runner.learners.loss()))
+        if interrupted:
+            kept = int(ledger.done_blocks(store, ra.n_blocks).sum())
+            run_info.update(interrupted=_now(), blocks_kept=kept, complete=False)
+        else:
+            run_info.update(finished=_now(), complete=report.complete)
+        if not lock.lost:
+            _record_run(store, run_info)
+    if interrupted:
+        raise SweepInterrupted(store, kept, ra.n_blocks)
+    return report
+

@@ -1,0 +1,265 @@
+"""python-adaptive learners for an adaptive sweep, and the three losses a spec can name.
+
+pairsweep writes no triangulation or loss machinery of its own: a sweep's sampled
+parameters go to ``adaptive.Learner1D`` (one parameter), ``Learner2D`` (two) or
+``LearnerND`` (more), one learner per point of the learner grid, all under one
+``BalancingLearner``. What is pairsweep's is the choice of loss through the loss hooks
+those learners expose:
+
+* ``curvature``: adaptive's own shape-resolving losses (1-D ``curvature_loss_function``,
+  2-D ``default_loss``, N-D ``curvature_loss_function``).
+* ``level``: the learner is told ``output - level``; an interval/triangle/simplex whose
+  values change sign is refined by its size, any other at :data:`EXPLORATION` of that
+  (plus, in 1-D, of adaptive's default loss), so the level line is followed closely and
+  the rest is still covered coarsely (a line cannot hide in a large cell for long).
+* ``maximum``: a triangle/interval's size weighted by ``exp(-(top - its max)/(w·range))``
+  with ``w`` = :data:`MAXIMUM_WIDTH`, plus :data:`EXPLORATION` of its size: points gather
+  where the output is within a few per cent of its current maximum.
+
+Sampled parameters listed in ``log`` are learnt in log10 space.
+
+Points that are not ok (failed, not converged, or a NaN value) do not poison a learner:
+each is told the value of the **nearest ok point of the same learner** (in the learner's
+unit-scaled coordinates) as soon as one exists. It therefore never adds a feature (no jump,
+no fake level crossing, no fake maximum), the learner never asks for it again, and its
+region is not chased: in 1-D and 2-D every interval or triangle touching a non-ok point
+keeps only :data:`EXPLORATION` of its loss, so the failing region and its edge are still
+refined, at a fraction of the rate (N-D learners get the stand-in value only). Until a
+learner has an ok point, its non-ok points stay pending. Its stored status and
+NaN outputs are untouched: only the learner sees the stand-in value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import adaptive
+import numpy as np
+from adaptive.learner import learner1D, learner2D, learnerND
+
+__all__ = ["EXPLORATION", "MAXIMUM_WIDTH", "LearnerSet"]
+
+#: Share of a cell's size kept as loss where the loss has no interest in it.
+EXPLORATION = 0.15
+#: Width of the band below the maximum that the ``maximum`` loss refines, in units of the
+#: output's current range.
+MAXIMUM_WIDTH = 0.05
+
+
+def _never(x: Any) -> float:  # learners want a function; pairsweep evaluates blocks itself
+    raise RuntimeError("pairsweep evaluates points through its blocks, not through the learner")
+
+
+# ---- 1-D losses (Learner1D.loss_per_interval: scaled xs and ys of one interval) ----------
+
+@learner1D.uses_nth_neighbors(0)
+def _level_loss_1d(xs: Sequence[float], ys: Sequence[float]) -> float:
+    dx = xs[1] - xs[0]
+    if ys[0] * ys[1] <= 0:
+        return dx
+    return EXPLORATION * learner1D.default_loss(xs, ys)
+
+
+def _maximum_loss_1d(state: dict[str, Any]):
+    @learner1D.uses_nth_neighbors(0)
+    def loss(xs: Sequence[float], ys: Sequence[float]) -> float:
+        dx = xs[1] - xs[0]
+        learner = state["learner"]
+        scale = learner._scale[1] or 1.0  # Learner1D scales values by their range (private)
+        top = state["top"] / scale
+        weight = math.exp(-max(top - max(ys), 0.0) / MAXIMUM_WIDTH) if math.isfinite(top) else 1.0
+        return dx * (weight + EXPLORATION * 0.1)
+    return loss
+
+
+# ---- 2-D losses (Learner2D.loss_per_triangle: an interpolator over the unit square) ------
+
+def _vertex_values(ip) -> np.ndarray:
+    return np.asarray(ip.values)[ip.tri.simplices][..., 0]
+
+
+def _level_loss_2d(ip) -> np.ndarray:
+    v = _vertex_values(ip)
+    size = np.sqrt(learner2D.areas(ip))
+    crossing = (v.min(axis=1) <= 0) & (v.max(axis=1) >= 0)
+    return np.where(crossing, size, EXPLORATION * size)
+
+
+def _maximum_loss_2d(ip) -> np.ndarray:
+    v = _vertex_values(ip)
+    values = np.asarray(ip.values)[:, 0]
+    span = float(np.ptp(values)) or 1.0
+    weight = np.exp(-(values.max() - v.max(axis=1)) / (MAXIMUM_WIDTH * span))
+    return np.sqrt(learner2D.areas(ip)) * (weight + 0.1 * EXPLORATION)
+
+
+# ---- N-D losses (LearnerND.loss_per_simplex) ---------------------------------------------
+
+def _size_nd(simplex: np.ndarray) -> float:
+    simplex = np.asarray(simplex, dtype=float)
+    d = simplex.shape[1]
+    volume = abs(np.linalg.det(simplex[1:] - simplex[0])) / math.factorial(d)
+    return volume ** (1.0 / d)
+
+
+def _level_loss_nd(simplex, values, value_scale) -> float:
+    v = np.asarray(values, dtype=float).ravel()
+    size = _size_nd(simplex)
+    return size if v.min() <= 0 <= v.max() else EXPLORATION * size
+
+
+def _discount_failed_1d(inner, failed: set):
+    n = getattr(inner, "nth_neighbors", 0)
+
+    @learner1D.uses_nth_neighbors(n)
+    def loss(xs, ys) -> float:
+        base = inner(xs, ys)
+        return EXPLORATION * base if (xs[n] in failed or xs[n + 1] in failed) else base
+    return loss
+
+
+def _discount_failed_2d(inner, failed: set):
+    def loss(ip) -> np.ndarray:
+        losses = inner(ip)
+        if failed:
+            flags = np.fromiter((tuple(p) in failed for p in ip.tri.points), dtype=bool, count=len(ip.tri.points))
+            losses = np.where(flags[ip.tri.simplices].any(axis=1), EXPLORATION * losses, losses)
+        return losses
+    return loss
+
+
+def _make_learner(n_dim: int, bounds: list[tuple[float, float]], loss: str) -> tuple[Any, dict[str, Any]]:
+    # "failed": the learner's own scaled coordinates of its non-ok points; cells touching
+    # one keep only the exploration share of their loss (1-D and 2-D)
+    state: dict[str, Any] = {"top": -math.inf, "failed": set()}
+    if n_dim == 1:
+        chosen = {"curvature": learner1D.curvature_loss_function(), "level": _level_loss_1d,
+                  "maximum": None}[loss]
+        if loss == "maximum":
+            chosen = _maximum_loss_1d(state)
+        learner = adaptive.Learner1D(_never, bounds=bounds[0],
+                                     loss_per_interval=_discount_failed_1d(chosen, state["failed"]))
+    elif n_dim == 2:
+        chosen = {"curvature": learner2D.default_loss, "level": _level_loss_2d, "maximum": _maximum_loss_2d}[loss]
+        learner = adaptive.Learner2D(_never, bounds=bounds,
+                                     loss_per_triangle=_discount_failed_2d(chosen, state["failed"]))
+    else:
+        chosen = {"curvature": learnerND.curvature_loss_function(), "level": _level_loss_nd}[loss]
+        learner = adaptive.LearnerND(_never, bounds=bounds, loss_per_simplex=chosen)
+    state["learner"] = learner
+    return learner, state
+
+
+class LearnerSet:
+    """One learner per learner-grid point under a ``BalancingLearner``, in learner space
+    (log10 for log parameters), with the stand-in rule for points that are not ok.
+
+    ``bounds`` are the sampled parameters' ``(low, high)`` in parameter units; ``log`` flags
+    which are learnt in log10 space; ``level`` is subtracted from every value told.
+    """
+
+    def __init__(self, n_learners: int, bounds: Sequence[tuple[float, float]], log: Sequence[bool],
+                 loss: str, level: float | None = None):
+        self.n_dim = len(bounds)
+        self.log = np.asarray(log, dtype=bool)
+        lo = np.array([b[0] for b in bounds], dtype=float)
+        hi = np.array([b[1] for b in bounds], dtype=float)
+        self.lo = np.where(self.log, np.log10(np.where(self.log, lo, 1.0)), lo)
+        self.hi = np.where(self.log, np.log10(np.where(self.log, hi, 1.0)), hi)
+        self.level = level or 0.0
+        # LearnerND triangulates in the coordinates it is given: a box that is 10^5 times
+        # thinner along one parameter breaks its Delaunay checks, so it learns the unit cube
+        self.unit_cube = self.n_dim >= 3
+        box = ([(0.0, 1.0)] * self.n_dim if self.unit_cube
+               else list(zip(self.lo.tolist(), self.hi.tolist(), strict=True)))
+        made = [_make_learner(self.n_dim, box, loss) for _ in range(n_learners)]
+        self.learners = [m[0] for m in made]
+        self._states = [m[1] for m in made]
+        self.balancer = adaptive.BalancingLearner(self.learners)
+        # per learner: unit-scaled coordinates and values of ok points, and non-ok points
+        # still waiting for an ok neighbour
+        self._ok_x: list[list[np.ndarray]] = [[] for _ in range(n_learners)]
+        self._ok_y: list[list[float]] = [[] for _ in range(n_learners)]
+        self._waiting: list[list[Any]] = [[] for _ in range(n_learners)]
+        self.n_told = 0
+
+    # learner space <-> parameters
+    def to_parameters(self, x: Any) -> np.ndarray:
+        u = np.atleast_1d(np.asarray(x, dtype=float))
+        if self.unit_cube:
+            u = self.lo + u * (self.hi - self.lo)
+        return np.where(self.log, 10.0 ** u, u)
+
+    def to_learner(self, params: np.ndarray) -> Any:
+        u = np.where(self.log, np.log10(np.where(self.log, params, 1.0)), params)
+        u = np.clip(u, self.lo, self.hi)  # 10**log10(x) round trips can leave the box by an ulp
+        if self.unit_cube:
+            u = (u - self.lo) / (self.hi - self.lo)
+        return float(u[0]) if self.n_dim == 1 else tuple(float(c) for c in u)
+
+    def _unit(self, x: Any) -> np.ndarray:
+        u = np.atleast_1d(np.asarray(x, dtype=float))
+        return u if self.unit_cube else (u - self.lo) / (self.hi - self.lo)
+
+    def ask(self, n: int) -> list[tuple[int, Any]]:
+        """``n`` new points as ``(learner index, point in learner space)``, marked pending."""
+        if len(self.learners) == 1:
+            # BalancingLearner asks its learners one point at a time (a loss pass each
+            # time the learner's stack runs dry); one learner asked for n at once costs
+            # one pass
+            if self.n_dim == 2:
+                self.learners[0].stack_size = max(self.learners[0].stack_size, n)
+            points, _ = self.learners[0].ask(n)
+            return [(0, p) for p in points]
+        points, _ = self.balancer.ask(n)
+        return list(points)
+
+    def tell(self, learner: int, x: Any, value: float, ok: bool) -> None:
+        """Tell one result; ``ok`` false (or a non-finite value) applies the stand-in rule."""
+        if ok and math.isfinite(value):
+            y = float(value) - self.level
+            self._tell(learner, x, y)
+            self._ok_x[learner].append(self._unit(x))
+            self._ok_y[learner].append(y)
+            state = self._states[learner]
+            state["top"] = max(state["top"], y)
+            waiting, self._waiting[learner] = self._waiting[learner], []
+            for w in waiting:
+                self._tell_stand_in(learner, w)
+        elif self._mark_failed(learner, x) and self._ok_y[learner]:
+            self._tell_stand_in(learner, x)
+        else:
+            self._waiting[learner].append(x)  # stays pending in the learner meanwhile
+            if len(self.learners) == 1:
+                self.learners[0].tell_pending(x)
+            else:
+                self.balancer.tell_pending((learner, x))
+        self.n_told += 1
+
+    def _mark_failed(self, learner: int, x: Any) -> bool:
+        """Record a non-ok point in the learner's scaled coordinates (before it is told, so
+        the losses of its cells are computed with it marked)."""
+        lrn = self.learners[learner]
+        if self.n_dim == 1:
+            self._states[learner]["failed"].add(x / lrn._scale[0])  # Learner1D's own scaling
+        elif self.n_dim == 2:
+            self._states[learner]["failed"].add(tuple(lrn._scale(np.array([x], dtype=float))[0]))
+        return True
+
+    def _tell_stand_in(self, learner: int, x: Any) -> None:
+        xs = np.asarray(self._ok_x[learner])
+        nearest = int(np.argmin(((xs - self._unit(x)) ** 2).sum(axis=1)))
+        self._tell(learner, x, self._ok_y[learner][nearest])
+
+    def _tell(self, learner: int, x: Any, y: float) -> None:
+        # through the BalancingLearner when there is one: it caches each learner's loss and
+        # forgets it only on its own tell
+        if len(self.learners) == 1:
+            self.learners[0].tell(x, y)
+        else:
+            self.balancer.tell((learner, x), y)
+
+    def loss(self) -> float:
+        return float(max(learner.loss() for learner in self.learners))
