@@ -35,25 +35,39 @@ from typing import Any
 
 import numpy as np
 from distributed import Client, Future, as_completed
-
-from pairsweep.cluster import ClusterError, capacity, cluster_info, connect, dashboard_link, tunnel_hint
+from pairsweep.cluster import (
+    ClusterError,
+    capacity,
+    cluster_info,
+    connect,
+    dashboard_link,
+    tunnel_hint,
+)
 from pairsweep.cluster import validate as validate_cluster
 from pairsweep.kernels import Status
 from pairsweep.storage import ledger
 from pairsweep.storage.errors import StoreError, StoreLockedError
 from pairsweep.storage.layout import (
-    MANIFEST, Variable, create_store, read_root_attrs,
+    MANIFEST,
+    Variable,
+    create_store,
+    read_root_attrs,
 )
 from pairsweep.storage.lock import StoreLock
 from pairsweep.storage.points import POINT, point_variables, read_done_points
 
 from .adaptive_learners import LearnerSet
-from .adaptive_spec import AdaptiveSweep, ResolvedAdaptive, resolve_adaptive, with_stored_hash
-from .engine import (
-    STORE_FORMAT, SpecMismatchError, SweepInterrupted, SweepReport, _lock, _now, _record_run, _versions,
+from .adaptive_spec import (
+    AdaptiveSweep,
+    ResolvedAdaptive,
+    resolve_adaptive,
+    with_stored_hash,
 )
 from .adaptive_task import compute_points_block
+from .engine import STORE_FORMAT, SpecMismatchError, _lock, _versions
 from .progress import QuietSizeof, RunProgress, choose_mode, run_log_path
+from .runner import SweepInterrupted, SweepReport, record_run
+from .runner import utc_now as _now
 from .spec import SpecError
 from .storepath import check_store_path
 
@@ -310,7 +324,7 @@ def _run(ra: ResolvedAdaptive, client: Client, *, progress: bool | str, durable:
     report = SweepReport(store=store, spec_hash=ra.spec_hash, n_points=ra.capacity, n_blocks=ra.n_blocks,
                          blocks_already_done=int(runner.done.sum()), dashboard=dashboard_link(client))
     run_info = {"run": run_id, "host": socket.gethostname(), "started": _now(), "cluster": cluster_info(client)}
-    _record_run(store, run_info)
+    record_run(store, run_info)
     bar: RunProgress | None = None
     interrupted = False
     goal = False
@@ -370,7 +384,7 @@ def _run(ra: ResolvedAdaptive, client: Client, *, progress: bool | str, durable:
         else:
             run_info.update(finished=_now(), complete=report.complete)
         if not lock.lost:
-            _record_run(store, run_info)
+            record_run(store, run_info)
     if interrupted:
         raise SweepInterrupted(store, kept, ra.n_blocks)
     return report
