@@ -26,27 +26,20 @@ from __future__ import annotations
 
 import getpass
 import socket
-import sys
-import time
-import uuid
 from collections import deque
-from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
-from distributed import Client, Future, as_completed
+from distributed import Client
 from pairsweep.cluster import (
     ClusterError,
     capacity,
-    cluster_info,
     connect,
-    dashboard_link,
-    tunnel_hint,
 )
 from pairsweep.cluster import validate as validate_cluster
 from pairsweep.kernels import Status
 from pairsweep.storage import ledger
-from pairsweep.storage.errors import StoreError, StoreLockedError
+from pairsweep.storage.errors import StoreError
 from pairsweep.storage.layout import (
     MANIFEST,
     Variable,
@@ -65,8 +58,7 @@ from .adaptive_spec import (
 )
 from .adaptive_task import compute_points_block
 from .engine import STORE_FORMAT, SpecMismatchError, _lock, _versions
-from .progress import QuietSizeof, RunProgress, choose_mode, run_log_path
-from .runner import SweepInterrupted, SweepReport, record_run
+from .runner import RunLoop, SweepReport
 from .runner import utc_now as _now
 from .spec import SpecError
 from .storepath import check_store_path
@@ -171,26 +163,39 @@ def _create(ra: ResolvedAdaptive) -> None:
 # The client loop
 # ---------------------------------------------------------------------------------------
 
-class AdaptiveRunner:
+class AdaptiveRunner(RunLoop):
     """Asks the learners for whole blocks, keeps a bounded window of block tasks in flight,
-    tells the learners each finished block. Failure state (``block_errors``) is kept apart
-    from the learners."""
+    tells the learners each finished block (the run's record, progress and report are
+    :class:`~.runner.RunLoop`'s, shared with grid runs). The learners are rebuilt from the
+    store on construction (:attr:`n_stored` points told). Failure state (``report``'s
+    block errors) is kept apart from the learners."""
 
-    def __init__(self, ra: ResolvedAdaptive, client: Client, *, run_id: str, durable: bool,
-                 max_in_flight: int):
+    def __init__(self, ra: ResolvedAdaptive, client: Client, *, durable: bool = True,
+                 max_in_flight: int | None = None, progress: bool | str = False, verbosity: int = 0,
+                 lock: StoreLock | None = None):
         self.ra = ra
-        self.client = client
-        self.store = ra.store.resolve()
-        self.run_id = run_id
-        self.durable = durable
-        self.max_in_flight = max_in_flight
         self.grid_values = [np.asarray(a.values) for a in ra.grid_axes]
         self.learners = LearnerSet(ra.n_learners, [ra.bounds[n] for n in ra.sampled],
                                    [n in ra.log for n in ra.sampled], ra.loss, ra.level)
-        self.in_flight: dict[Future, tuple[int, list[tuple[int, Any]]]] = {}
-        self.block_errors: dict[int, str] = {}
+        self.asked: dict[int, list[tuple[int, Any]]] = {}
         self.done = np.zeros(ra.n_blocks, dtype=bool)
         self.free: deque[int] = deque()
+        self.store = ra.store.resolve()
+        self.n_stored = self.rebuild()
+        workers = capacity(client)
+        # Points in flight are chosen without their results: at most ~10 % of the budget
+        # beyond one block per worker, at most two blocks per worker.
+        window = ra.sweep.max_in_flight or max_in_flight or max(
+            workers, min(2 * workers, ra.npoints // (10 * ra.block_points)))
+        super().__init__(
+            client, self.store, ra.spec_hash, n_points=ra.capacity, n_blocks=ra.n_blocks,
+            blocks_already_done=int(self.done.sum()), points_already_done=self.n_stored,
+            max_in_flight=window, progress=progress, durable=durable, verbosity=verbosity, lock=lock,
+        )
+        # Refilled in batches of half the window: one ask for several blocks halves the
+        # client's loss passes, and the other half keeps every worker busy meanwhile.
+        self.batch = max(1, window // 2)
+        self.goal = False
 
     def _learner_index(self, grid_params: np.ndarray) -> np.ndarray:
         """Learner of each point from its learner-grid values (C order over the axes)."""
@@ -230,17 +235,28 @@ class AdaptiveRunner:
     def goal_reached(self) -> bool:
         return self.ra.loss_goal is not None and self.learners.loss() <= self.ra.loss_goal
 
-    def submit(self, n_blocks: int) -> list[Future]:
-        """Ask the learners once for up to ``n_blocks`` blocks' points (a loss pass costs
+    def describe(self) -> str:
+        ra = self.ra
+        return (f"adaptive store {self.store}, spec {ra.spec_hash}, kernel {ra.kernel.name} "
+                f"v{ra.kernel.version}, {ra.capacity} points in {ra.n_blocks} blocks of {ra.block_points} "
+                f"({self.report.blocks_already_done} already done, {self.n_stored} points told to the learners)")
+
+    def submit(self, count: int) -> list[int]:
+        """Ask the learners once for up to ``count`` blocks' points (a loss pass costs
         about the same for one block or several) and submit one task per block."""
-        n_blocks = min(n_blocks, len(self.free))
-        if n_blocks <= 0 or self.goal_reached():
+        count = min(count, len(self.free))
+        if count <= 0 or self.goal_reached():
             return []
         B = self.ra.block_points
-        asked = self.learners.ask(n_blocks * B)
-        return [self._submit_block(self.free.popleft(), asked[k * B:(k + 1) * B]) for k in range(n_blocks)]
+        asked = self.learners.ask(count * B)
+        return [self._submit_block(self.free.popleft(), asked[k * B:(k + 1) * B]) for k in range(count)]
 
-    def _submit_block(self, block_id: int, asked: list[tuple[int, Any]]) -> Future:
+    def refill(self) -> None:
+        room = self.max_in_flight - len(self.pending)
+        if room >= self.batch or not self.pending:
+            self.submit(room)
+
+    def _submit_block(self, block_id: int, asked: list[tuple[int, Any]]) -> int:
         ra = self.ra
         params = np.array([self.learners.to_parameters(x) for _, x in asked]).reshape(len(asked), -1)
         points: dict[str, list[float]] = {}
@@ -255,27 +271,33 @@ class AdaptiveRunner:
             compute_points_block, str(self.store), block_id, ra.spec_hash, self.run_id, points, self.durable,
             key=f"pairsweep_points-{self.run_id}-{block_id}", retries=1, pure=False,
         )
-        self.in_flight[future] = (block_id, asked)
-        return future
+        # A block whose task fails keeps its points pending in the learners (never asked
+        # again); its slot stays free for the next run, which asks afresh.
+        self.asked[block_id] = asked
+        self.track(future, block_id)
+        return block_id
 
-    def process(self, future: Future) -> dict[str, Any] | None:
-        """Tell the learners a finished block; None (and an error kept) if its task failed."""
-        block_id, asked = self.in_flight.pop(future)
-        if future.status != "finished":
-            exc = future.exception()
-            # its points stay pending in the learners (never asked again); its slot is left
-            # free for the next run, which retries nothing but asks afresh
-            self.block_errors[block_id] = f"{type(exc).__name__}: {exc}"
-            future.release()
-            return None
-        summary = future.result()
-        future.release()
+    def absorb(self, block_id: int, summary: dict[str, Any]) -> dict[str, Any]:
+        """Tell the learners a finished block's values."""
+        asked = self.asked.pop(block_id)
         self.done[block_id] = True
         values = self._driving(np.asarray(summary.pop("values")[self.ra.output]))
         status = summary.pop("status")
         for (learner, x), value, st in zip(asked, values, status, strict=True):
             self.learners.tell(learner, x, float(value), st == Status.OK)
         return summary
+
+    def finish(self, *, interrupted: bool) -> int | None:
+        if not interrupted:
+            self.goal = self.goal_reached()
+            if self.goal:
+                # the budget's remaining blocks are not needed: count them as done for `complete`
+                self.report.blocks_already_done = self.ra.n_blocks - self.report.blocks_computed
+        self.run_info.update(loss=_finite(self.learners.loss()))
+        return super().finish(interrupted=interrupted)
+
+    def closing_note(self) -> str:
+        return f"\n  loss goal {self.ra.loss_goal:g} reached" if self.goal else ""
 
 
 def _finite(x: float) -> float | None:
@@ -304,88 +326,9 @@ def run_adaptive(sweep: AdaptiveSweep, *, client: Client | None = None, progress
                                n_blocks=ra.n_blocks, blocks_already_done=ra.n_blocks)
         if client is None:
             with connect(sweep.cluster.kind, sweep.cluster.options) as new_client:
-                return _run(ra, new_client, progress=progress, durable=durable, verbosity=verbosity, lock=lock)
-        return _run(ra, client, progress=progress, durable=durable, verbosity=verbosity, lock=lock)
+                return AdaptiveRunner(ra, new_client, progress=progress, durable=durable,
+                                      verbosity=verbosity, lock=lock).run()
+        return AdaptiveRunner(ra, client, progress=progress, durable=durable, verbosity=verbosity,
+                              lock=lock).run()
     finally:
         lock.release()
-
-
-def _run(ra: ResolvedAdaptive, client: Client, *, progress: bool | str, durable: bool, verbosity: int,
-         lock: StoreLock) -> SweepReport:
-    started = time.perf_counter()
-    store = ra.store.resolve()
-    run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S.%f}-{uuid.uuid4().hex[:6]}"
-    workers = capacity(client)
-    # Points in flight are chosen without their results: at most ~10 % of the budget beyond
-    # one block per worker, at most two blocks per worker.
-    max_in_flight = ra.sweep.max_in_flight or max(workers, min(2 * workers, ra.npoints // (10 * ra.block_points)))
-    runner = AdaptiveRunner(ra, client, run_id=run_id, durable=durable, max_in_flight=max_in_flight)
-    n_stored = runner.rebuild()
-    report = SweepReport(store=store, spec_hash=ra.spec_hash, n_points=ra.capacity, n_blocks=ra.n_blocks,
-                         blocks_already_done=int(runner.done.sum()), dashboard=dashboard_link(client))
-    run_info = {"run": run_id, "host": socket.gethostname(), "started": _now(), "cluster": cluster_info(client)}
-    record_run(store, run_info)
-    bar: RunProgress | None = None
-    interrupted = False
-    goal = False
-    try:
-        bar = RunProgress(total_points=ra.capacity, points_done=n_stored, n_blocks=ra.n_blocks,
-                          blocks_done=report.blocks_already_done, mode=choose_mode(progress, sys.stderr),
-                          verbosity=verbosity, log_path=run_log_path(store, run_id))
-        bar.log(f"run {run_id}: adaptive store {store}, spec {ra.spec_hash}, kernel {ra.kernel.name} "
-                f"v{ra.kernel.version}, {ra.capacity} points in {ra.n_blocks} blocks of {ra.block_points} "
-                f"({report.blocks_already_done} already done, {n_stored} points told to the learners)")
-        if report.dashboard:
-            bar.info(f"pairsweep: dashboard at {report.dashboard}")
-            hint = tunnel_hint(report.dashboard)
-            if hint:
-                bar.info(f"pairsweep: {hint}")
-        try:
-            client.register_plugin(QuietSizeof())
-        except Exception as exc:  # noqa: BLE001 - cosmetic
-            bar.log(f"could not register the worker logging plugin: {exc}")
-        bar.__enter__()
-        # Refilled in batches of half the window: one ask for several blocks halves the
-        # client's loss passes, and the other half keeps every worker busy meanwhile.
-        batch = max(1, max_in_flight // 2)
-        pending = as_completed(runner.submit(max_in_flight))
-        for future in pending:
-            summary = runner.process(future)
-            if summary is None:
-                bar.block_error(int(future.key.rsplit("-", 1)[1]), next(reversed(runner.block_errors.values())))
-            else:
-                report.blocks_computed += 1
-                report.points_computed += summary["points"]
-                report.ok += summary["ok"]
-                report.not_converged += summary["not_converged"]
-                report.failed += summary["failed"]
-                bar.block_done(summary)
-            if lock.lost:
-                raise StoreLockedError(f"store: lost the lock of {store} to another process; stopping")
-            room = max_in_flight - len(runner.in_flight)
-            if room >= batch or not runner.in_flight:
-                pending.update(runner.submit(room))
-        goal = runner.goal_reached()
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        report.block_errors = dict(runner.block_errors)
-        report.seconds = time.perf_counter() - started
-        if goal:
-            # the budget's remaining blocks are not needed: count them as done for `complete`
-            report.blocks_already_done = ra.n_blocks - report.blocks_computed
-        if bar is not None:
-            bar.close(str(report) + (f"\n  loss goal {ra.loss_goal:g} reached" if goal else ""))
-        run_info.update(cluster=cluster_info(client), blocks_computed=report.blocks_computed,
-                        block_errors=len(report.block_errors), loss=_finite(runner.learners.loss()))
-        if interrupted:
-            kept = int(ledger.done_blocks(store, ra.n_blocks).sum())
-            run_info.update(interrupted=_now(), blocks_kept=kept, complete=False)
-        else:
-            run_info.update(finished=_now(), complete=report.complete)
-        if not lock.lost:
-            record_run(store, run_info)
-    if interrupted:
-        raise SweepInterrupted(store, kept, ra.n_blocks)
-    return report
-

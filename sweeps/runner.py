@@ -1,10 +1,11 @@
 """The client's side of a run: keep a bounded window of block tasks on the cluster, take
 each one back as it finishes, and keep the run's record and report.
 
-Shaped like python-adaptive's runner: :class:`BlockRunner` holds a ``Future -> block id``
-map and does its work in small steps (:meth:`~BlockRunner.start`,
-:meth:`~BlockRunner.submit`, :meth:`~BlockRunner.handle`, :meth:`~BlockRunner.finish`),
-and the counts accumulate in a :class:`SweepReport`. A block's id comes from that map,
+Shaped like python-adaptive's runner: :class:`RunLoop` holds a ``Future -> block id``
+map and does its work in small steps (:meth:`~RunLoop.start`, :meth:`~RunLoop.submit`,
+:meth:`~RunLoop.handle`, :meth:`~RunLoop.finish`), and the counts accumulate in a
+:class:`SweepReport`. :class:`BlockRunner` walks a grid's blocks; the adaptive runner
+(:mod:`.adaptive`) asks learners for them. A block's id comes from that map,
 never from parsing a task key, so the key is free to be whatever the dashboard shows best.
 
 What the client holds: the done-mask (one boolean per block, read by the caller), a lazy
@@ -44,7 +45,7 @@ from .grid import BlockGrid
 from .progress import QuietSizeof, RunProgress, choose_mode, run_log_path
 from .spec import ResolvedSweep
 
-__all__ = ["BlockRunner", "SweepInterrupted", "SweepReport", "record_run", "utc_now"]
+__all__ = ["BlockRunner", "RunLoop", "SweepInterrupted", "SweepReport", "record_run", "utc_now"]
 
 #: Prefix of every block task's key (the dashboard's task stream groups by it).
 TASK_PREFIX = "pairsweep_block"
@@ -130,24 +131,13 @@ def record_run(store: Path, run: dict[str, Any]) -> None:
     update_root_attrs(store, {"pairsweep": {**meta, "runs": runs}})
 
 
-class BlockRunner:
-    """Computes every block of ``rs`` not marked in ``done``, ``max_in_flight`` at a time.
-
-    Parameters
-    ----------
-    rs
-        The resolved sweep; its store exists and matches it (the caller prepared it).
-    client
-        Where the block tasks run.
-    done
-        The ledger's done-mask, one boolean per block, read once by the caller.
-    progress, verbosity
-        As for :func:`~pairsweep.sweeps.run_sweep`.
-    durable
-        fsync each block's chunk files before its ledger entry is written.
-    lock
-        The store's lock, held by the caller; losing it stops the run after the current
-        block (another process owns the store then).
+class RunLoop:
+    """What every run does, whichever way its blocks are chosen: a run id, the run's record
+    in the store, the progress display and log, a window of at most ``max_in_flight`` block
+    tasks, the report, and the Ctrl-C handling. Subclasses say which blocks to submit
+    (:meth:`submit`), what a finished block means (:meth:`absorb`) and how to refill the
+    window (:meth:`refill`): :class:`BlockRunner` walks a grid,
+    :class:`pairsweep.sweeps.adaptive.AdaptiveRunner` asks learners.
 
     :meth:`run` does everything; the steps are separate methods so each can be read, and
     tested, on its own::
@@ -155,37 +145,29 @@ class BlockRunner:
         runner.start()                       # run id, run record, progress, first window
         for future in runner.completed:      # as blocks finish ...
             runner.handle(future)            # ... count it, then
-            runner.submit(1)                 # keep the window full
+            runner.refill()                  # keep the window full
         runner.finish(interrupted=False)     # final run record and report
     """
 
     def __init__(
-        self, rs: ResolvedSweep, client: Client, done: np.ndarray, *, progress: bool | str = False,
-        durable: bool = True, verbosity: int = 0, lock: StoreLock | None = None,
+        self, client: Client, store: Path, spec_hash: str, *, n_points: int, n_blocks: int,
+        blocks_already_done: int, points_already_done: int, max_in_flight: int,
+        progress: bool | str = False, durable: bool = True, verbosity: int = 0,
+        lock: StoreLock | None = None,
     ) -> None:
         self._started = time.perf_counter()
-        self.rs = rs
         self.client = client
-        self.store = rs.store.resolve()
-        self.grid = BlockGrid(rs.shape, rs.chunks)
+        self.store = store
         self.durable = durable
         self.lock = lock
+        self.max_in_flight = max_in_flight
         self._progress_choice = progress
         self._verbosity = verbosity
+        self._points_already_done = points_already_done
         self.report = SweepReport(
-            store=self.store,
-            spec_hash=rs.spec_hash,
-            n_points=self.grid.n_points,
-            n_blocks=self.grid.n_blocks,
-            blocks_already_done=int(done.sum()),
-            dashboard=dashboard_link(client),
+            store=store, spec_hash=spec_hash, n_points=n_points, n_blocks=n_blocks,
+            blocks_already_done=blocks_already_done, dashboard=dashboard_link(client),
         )
-        self._points_already_done = (
-            sum(self.grid.block_size(b) for b in np.flatnonzero(done)) if done.any() else 0
-        )
-        # Sized from what the cluster can reach, not what is connected now: an adaptive batch
-        # cluster only asks for more jobs when enough blocks are queued.
-        self.max_in_flight: int = rs.sweep.max_in_flight or 4 * capacity(client)
         self.run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S.%f}-{uuid.uuid4().hex[:6]}"
         self.run_info: dict[str, Any] = {}
         #: Futures in flight and the block each one computes: the only way back from a
@@ -194,7 +176,29 @@ class BlockRunner:
         #: Yields futures as they finish; :meth:`submit` adds to it while it is iterated.
         self.completed = as_completed()
         self.bar: RunProgress | None = None
-        self._todo: Iterator[int] = self.grid.iter_blocks(skip=done)
+
+    # -- what subclasses decide -------------------------------------------------------------
+    def describe(self) -> str:
+        """The run log's first line after the run id."""
+        report = self.report
+        return (f"store {self.store}, spec {report.spec_hash}, {report.n_points} points in "
+                f"{report.n_blocks} blocks ({report.blocks_already_done} already done)")
+
+    def submit(self, count: int) -> list[int]:
+        """Submit up to ``count`` more blocks; their ids."""
+        raise NotImplementedError
+
+    def refill(self) -> None:
+        """After a block is handled: keep the window full."""
+        self.submit(1)
+
+    def absorb(self, block_id: int, summary: dict[str, Any]) -> dict[str, Any]:
+        """Take what a finished block's task returned; the counts for the report."""
+        return summary
+
+    def closing_note(self) -> str:
+        """Appended to the report printed at the end."""
+        return ""
 
     # -- the whole run ----------------------------------------------------------------------
     def run(self) -> SweepReport:
@@ -206,13 +210,13 @@ class BlockRunner:
             for future in self.completed:
                 self.handle(future)
                 self.check_lock()
-                self.submit(1)
+                self.refill()
         except KeyboardInterrupt:
             interrupted = True
         finally:
             kept = self.finish(interrupted=interrupted)
         if interrupted:
-            raise SweepInterrupted(self.store, kept, self.grid.n_blocks)
+            raise SweepInterrupted(self.store, kept, self.report.n_blocks)
         return self.report
 
     # -- steps ------------------------------------------------------------------------------
@@ -224,16 +228,14 @@ class BlockRunner:
 
     def start(self) -> None:
         """Open the progress display and the run's log, then submit the first window."""
-        rs, report = self.rs, self.report
+        report = self.report
         self.bar = RunProgress(
-            total_points=self.grid.n_points, points_done=self._points_already_done,
-            n_blocks=self.grid.n_blocks, blocks_done=report.blocks_already_done,
+            total_points=report.n_points, points_done=self._points_already_done,
+            n_blocks=report.n_blocks, blocks_done=report.blocks_already_done,
             mode=choose_mode(self._progress_choice, sys.stderr), verbosity=self._verbosity,
             log_path=run_log_path(self.store, self.run_id),
         )
-        self.bar.log(f"run {self.run_id}: store {self.store}, spec {rs.spec_hash}, kernel {rs.kernel.name} "
-                     f"v{rs.kernel.version}, {self.grid.n_points} points in {self.grid.n_blocks} blocks "
-                     f"({report.blocks_already_done} already done)")
+        self.bar.log(f"run {self.run_id}: {self.describe()}")
         if report.dashboard:
             self.bar.info(f"pairsweep: dashboard at {report.dashboard}")
             hint = tunnel_hint(report.dashboard)
@@ -248,25 +250,10 @@ class BlockRunner:
         self.bar.__enter__()
         self.submit(self.max_in_flight)
 
-    def submit(self, count: int) -> list[int]:
-        """Submit up to ``count`` more blocks (fewer when the grid runs out); their ids."""
-        batch = list(islice(self._todo, count))
-        if not batch:
-            return batch
-        # Logged before submission: the run log over-approximates what this run started.
-        ledger.append_run_log(self.store, self.run_id, batch)
-        for block_id in batch:
-            future = self.client.submit(
-                compute_block, str(self.store), block_id, self.rs.spec_hash, self.run_id, self.durable,
-                key=f"{TASK_PREFIX}-{self.run_id}-{block_id}",
-                # One retry absorbs a transient I/O error on a shared filesystem; a kernel
-                # that kills its worker has already had Dask's own 3 tries.
-                retries=1,
-                pure=False,
-            )
-            self.pending[future] = block_id
-            self.completed.add(future)
-        return batch
+    def track(self, future: Future, block_id: int) -> None:
+        """Hold ``future`` (computing ``block_id``) in the window."""
+        self.pending[future] = block_id
+        self.completed.add(future)
 
     def handle(self, future: Future) -> int:
         """Count one finished future (a block's summary, or its task's error); its block id.
@@ -275,7 +262,7 @@ class BlockRunner:
         """
         block_id = self.pending.pop(future)
         if future.status == "finished":
-            summary = future.result()
+            summary = self.absorb(block_id, future.result())
             self.report.add_block(summary)
             if self.bar is not None:
                 self.bar.block_done(summary)
@@ -300,7 +287,7 @@ class BlockRunner:
         report = self.report
         report.seconds = time.perf_counter() - self._started
         if self.bar is not None:
-            self.bar.close(str(report))
+            self.bar.close(str(report) + self.closing_note())
         self.run_info.update(
             cluster=cluster_info(self.client),  # job ids submitted during the run, replacements included
             blocks_computed=report.blocks_computed,
@@ -308,7 +295,7 @@ class BlockRunner:
         )
         kept = None
         if interrupted:
-            kept = int(ledger.done_blocks(self.store, self.grid.n_blocks).sum())
+            kept = int(ledger.done_blocks(self.store, report.n_blocks).sum())
             self.run_info.update(interrupted=utc_now(), blocks_kept=kept, complete=False)
         else:
             self.run_info.update(finished=utc_now(), complete=report.complete)
@@ -316,3 +303,66 @@ class BlockRunner:
             # a lost lock means another process owns the store's metadata now
             record_run(self.store, self.run_info)
         return kept
+
+
+class BlockRunner(RunLoop):
+    """Computes every block of the grid sweep ``rs`` not marked in ``done``,
+    ``max_in_flight`` at a time (see :class:`RunLoop` for the steps).
+
+    Parameters
+    ----------
+    rs
+        The resolved sweep; its store exists and matches it (the caller prepared it).
+    client
+        Where the block tasks run.
+    done
+        The ledger's done-mask, one boolean per block, read once by the caller.
+    progress, verbosity
+        As for :func:`~pairsweep.sweeps.run_sweep`.
+    durable
+        fsync each block's chunk files before its ledger entry is written.
+    lock
+        The store's lock, held by the caller; losing it stops the run after the current
+        block (another process owns the store then).
+    """
+
+    def __init__(
+        self, rs: ResolvedSweep, client: Client, done: np.ndarray, *, progress: bool | str = False,
+        durable: bool = True, verbosity: int = 0, lock: StoreLock | None = None,
+    ) -> None:
+        self.rs = rs
+        self.grid = BlockGrid(rs.shape, rs.chunks)
+        super().__init__(
+            client, rs.store.resolve(), rs.spec_hash, n_points=self.grid.n_points,
+            n_blocks=self.grid.n_blocks, blocks_already_done=int(done.sum()),
+            points_already_done=(sum(self.grid.block_size(b) for b in np.flatnonzero(done))
+                                 if done.any() else 0),
+            # Sized from what the cluster can reach, not what is connected now: an adaptive
+            # batch cluster only asks for more jobs when enough blocks are queued.
+            max_in_flight=rs.sweep.max_in_flight or 4 * capacity(client),
+            progress=progress, durable=durable, verbosity=verbosity, lock=lock,
+        )
+        self._todo: Iterator[int] = self.grid.iter_blocks(skip=done)
+
+    def describe(self) -> str:
+        rs = self.rs
+        return f"kernel {rs.kernel.name} v{rs.kernel.version}, " + super().describe()
+
+    def submit(self, count: int) -> list[int]:
+        """Submit up to ``count`` more blocks (fewer when the grid runs out); their ids."""
+        batch = list(islice(self._todo, count))
+        if not batch:
+            return batch
+        # Logged before submission: the run log over-approximates what this run started.
+        ledger.append_run_log(self.store, self.run_id, batch)
+        for block_id in batch:
+            future = self.client.submit(
+                compute_block, str(self.store), block_id, self.rs.spec_hash, self.run_id, self.durable,
+                key=f"{TASK_PREFIX}-{self.run_id}-{block_id}",
+                # One retry absorbs a transient I/O error on a shared filesystem; a kernel
+                # that kills its worker has already had Dask's own 3 tries.
+                retries=1,
+                pure=False,
+            )
+            self.track(future, block_id)
+        return batch

@@ -109,8 +109,8 @@ def test_points_that_fail_do_not_poison_the_learner(tmp_path, client):
     # the rebuilt learner holds a finite value at every point, the stand-in of each failed
     # point being the value of an ok point
     ra, _ = check_adaptive_store(sweep)
-    runner = AdaptiveRunner(ra, None, run_id="t", durable=False, max_in_flight=1)
-    assert runner.rebuild() == 120
+    runner = AdaptiveRunner(ra, client, durable=False, max_in_flight=1)  # rebuilds its learners
+    assert runner.n_stored == 120
     data = runner.learners.learners[0].data
     assert len(data) == 120 and np.all(np.isfinite(list(data.values())))
     ok_values = set(np.round(ds.f.values[~bad], 12))
