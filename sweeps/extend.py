@@ -12,11 +12,14 @@ rectangles (the *pieces*)::
 A spec that lacks a stored value is refused: dropping points would hide computed results.
 
 **Which values are the same point.** Integer and categorical values match exactly. Two
-floats ``a`` (stored) and ``b`` (spec) on axis ``j`` are the same point when
-``|a - b| <= 1e-12 * S_j``, with ``S_j`` the largest magnitude on that axis in the store
-or the spec. This absorbs the last-bit differences of a ``linspace`` or ``logspace``
-recomputed with another ``num`` (and a ``0`` that comes out as ``1e-17``), and is far below
-any grid spacing a sweep uses (a relative 10⁻¹² of the axis's scale). A spec value that
+floats ``a`` (stored) and ``b`` (spec) are the same point when
+``|a - b| <= 1e-12 * max(|a|, |b|)``: each pair on its own scale, so a ``logspace`` down to
+10⁻¹⁵ keeps its small values apart and adding a large value to an axis changes no other
+value's match. This absorbs the last-bit differences of a ``linspace`` or ``logspace``
+recomputed with another ``num``. One more case: on an axis whose values cross zero (both
+signs, or an exact 0), a linear grid's zero can come out as ``±1e-17``; there two values
+both within ``4 eps S_j`` of zero (``S_j`` the axis's largest magnitude in store and spec,
+``eps`` the float64 machine epsilon) are the same point. A spec that
 matches takes the *stored* value, so the coordinates of one point are bit-identical in
 every part and the union grid is formed by exact equality.
 """
@@ -34,8 +37,11 @@ from .errors import SpecError
 
 __all__ = ["REL_TOL", "AxisMatch", "Extension", "describe_dropped", "match_axes"]
 
-#: Float values on one axis closer than this times the axis's largest magnitude are one point.
+#: Two float values closer than this times the larger of their magnitudes are one point.
 REL_TOL = 1e-12
+#: On an axis crossing zero, values within this many machine epsilons of the axis's scale
+#: are a linear grid's zero.
+_ZERO_EPS = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +107,9 @@ def _match_one(name: str, stored: Sequence[Any], spec: Sequence[Any]) -> AxisMat
         old = np.asarray(stored_t, dtype=float)
         new = np.asarray(spec, dtype=float)
         scale = float(max(np.abs(old).max(initial=0.0), np.abs(new).max(initial=0.0)))
-        tol = REL_TOL * scale
+        both = np.concatenate([old, new])
+        crosses_zero = bool((both <= 0).any() and (both >= 0).any())
+        zero_band = _ZERO_EPS * np.finfo(float).eps * scale if crosses_zero else -1.0
         order = np.argsort(old, kind="stable")
         sorted_old = old[order]
         # the nearest stored value of every spec value
@@ -110,14 +118,17 @@ def _match_one(name: str, stored: Sequence[Any], spec: Sequence[Any]) -> AxisMat
         else:
             pos = np.clip(np.searchsorted(sorted_old, new), 1, len(old) - 1)
             nearest = np.where(np.abs(new - sorted_old[pos - 1]) <= np.abs(new - sorted_old[pos]), pos - 1, pos)
-        matched = np.abs(new - sorted_old[nearest]) <= tol
+        near = sorted_old[nearest]
+        matched = (np.abs(new - near) <= REL_TOL * np.maximum(np.abs(new), np.abs(near))) | (
+            (np.abs(new) <= zero_band) & (np.abs(near) <= zero_band)
+        )
         index = order[nearest]
         values = tuple(stored_t[int(k)] if m else float(v) for v, k, m in zip(new, index, matched, strict=True))
         used = set(index[matched].tolist())
         if len(used) != int(matched.sum()):
             raise SpecError(
-                f"axes.{name}: two spec values match the same stored value within {REL_TOL:g} of the axis's "
-                "scale; values must be distinct points"
+                f"axes.{name}: two spec values match the same stored value (within a relative {REL_TOL:g}); "
+                "values must be distinct points"
             )
         added = tuple(float(v) for v, m in zip(new, matched, strict=True) if not m)
         dropped = tuple(stored_t[k] for k in range(len(stored_t)) if k not in used)

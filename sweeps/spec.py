@@ -233,8 +233,11 @@ EXECUTION = Section("execution", [
 ])
 #: What a Python caller gives that TOML cannot hold: a ClusterSpec.
 _SWEEP = Section("", [
-    KERNEL, STORE, FIXED,
-    Field("cluster", Instance(ClusterSpec, "ClusterSpec('local', {'n_workers': 2})")),
+    KERNEL, STORE,
+    # a Sweep's defaults are {} and a local ClusterSpec, so None is a caller's mistake here
+    # (in TOML an absent table is simply absent)
+    Field("fixed", FIXED.type, required=True, doc=FIXED.doc),
+    Field("cluster", Instance(ClusterSpec, "ClusterSpec('local', {'n_workers': 2})"), required=True),
 ])
 _AXIS_FORMS = ("values", "linspace", "logspace")
 

@@ -81,6 +81,13 @@ def test_recomputed_linspace_values_match_stored_points_within_the_tolerance():
     # zero computed as a tiny number by linspace is the stored zero
     m = match_axes({"x": (-1.0, 0.0, 1.0)}, {"x": (-1.0, -0.5, 1e-17, 0.5, 1.0)}).axes[0]
     assert m.values == (-1.0, -0.5, 0.0, 0.5, 1.0) and m.added == (-0.5, 0.5)
+    # each pair on its own scale: a small value is not absorbed by a large one elsewhere
+    m = match_axes({"x": (0.0, 3.0)}, {"x": (2e-12, 3.0)}).axes[0]
+    assert m.dropped == (0.0,) and m.added == (2e-12,)
+    # a logspace down to 1e-15, refined: the old decades match, the new half-decades are added
+    old, new = np.logspace(-15, 0, 16), np.logspace(-15, 0, 31)
+    m = match_axes({"x": tuple(old)}, {"x": tuple(new)}).axes[0]
+    assert m.dropped == () and len(m.added) == 15 and set(m.values) >= set(old.tolist())
 
 
 def test_two_spec_values_on_one_stored_point_are_refused():
