@@ -68,8 +68,15 @@ EXPIRY_S = 60.0
 
 
 def lock_path(store: str | Path) -> Path:
-    """Where the lock of ``store`` lives: a hidden file beside it."""
+    """Where the lock of ``store`` lives: a hidden file beside it.
+
+    A part of an extended store (``STORE/_pairsweep/parts/N``, see :mod:`.parts`) has no
+    lock of its own: it is written by runs of ``STORE``, so it shares ``STORE``'s lock (a
+    repair of the part and a run of the store are two writers of the same files).
+    """
     store = Path(store).absolute()
+    if store.parent.name == "parts" and store.parent.parent.name == "_pairsweep":
+        store = store.parent.parent.parent
     return store.parent / f".{store.name}.pairsweep-lock"
 
 

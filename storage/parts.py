@@ -131,6 +131,11 @@ def record_parts(store: str | Path, names: Sequence[str], spec: Mapping[str, Any
     extended it. Atomic: the list is either the old one or the new one. Call holding the
     store's lock, after every listed part is created."""
     _publish_pause()
+    missing = [str(n) for n in names if not (part_path(store, str(n)) / "zarr.json").is_file()]
+    if missing:
+        # listing a part that is not there would leave the store unopenable
+        raise StoreError(f"store: parts {', '.join(missing)} of {store} are missing; the list of parts "
+                         "was not changed")
     record = {"format": 1, "parts": [str(n) for n in names], "spec": dict(spec)}
     _atomic_write_text(Path(store) / PARTS_FILE, json.dumps(record, indent=1))
 

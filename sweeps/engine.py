@@ -327,11 +327,11 @@ def prepare_store(sweep: Sweep) -> ResolvedSweep:
     the store's lock while it works; :class:`StoreLockedError` if another process holds it.
     """
     rs, _ = check_store(sweep)  # the store path first: the lock file goes beside the store
-    with _lock(rs.store, "prepare"):
-        return _prepare_locked(sweep)
+    with _lock(rs.store, "prepare") as lock:
+        return _prepare_locked(sweep, lock)
 
 
-def _prepare_locked(sweep: Sweep) -> ResolvedSweep:
+def _prepare_locked(sweep: Sweep, lock: StoreLock | None = None) -> ResolvedSweep:
     # checked again under the lock: another run may have created the store since the
     # unlocked check that chose where the lock goes
     rs, exists, extension = plan_store(sweep)
@@ -339,8 +339,9 @@ def _prepare_locked(sweep: Sweep) -> ResolvedSweep:
     if exists:
         missing = missing_arrays(store, [*_coords(rs), *(v.name for v in _variables(rs))])
         if not missing:
+            _discard_unlisted_parts(store)
             if extension is not None:
-                _extend(rs, extension)
+                _extend(rs, extension, lock)
             return rs
         # A root group without its arrays: left by a kill during creation before creation
         # was atomic. Replaced when nothing was computed in it, never trusted.
@@ -358,25 +359,39 @@ def _prepare_locked(sweep: Sweep) -> ResolvedSweep:
     return rs
 
 
-def _extend(rs: ResolvedSweep, extension: Extension) -> None:
-    """Add the new points of ``extension`` to the store as new parts (lock held).
-
-    Each part is created atomically; the list of parts is written last, atomically, so a
-    kill leaves the store as it was (plus unlisted parts, removed here next time) or
-    extended. Nothing already stored is touched (:mod:`pairsweep.storage.parts`).
-    """
-    store = rs.store
+def _discard_unlisted_parts(store: Path) -> None:
+    """Remove the parts an extension killed before listing them left (lock held)."""
     removed = discard_unlisted(store)
     if removed:
         print(f"pairsweep: removed parts {', '.join(removed)} of {store} left by an extension that was killed "
               "before it finished (they held no results)", file=sys.stderr)
+
+
+def _check_lock(lock: StoreLock | None, store: Path) -> None:
+    if lock is not None and lock.lost:
+        raise StoreError(f"store: lost the lock of {store} to another process while extending it; stopping "
+                         "(the other process owns the store now)")
+
+
+def _extend(rs: ResolvedSweep, extension: Extension, lock: StoreLock | None = None) -> None:
+    """Add the new points of ``extension`` to the store as new parts (lock held).
+
+    Each part is created atomically; the list of parts is written last, atomically, so a
+    kill leaves the store as it was (plus unlisted parts, removed by the next run) or
+    extended. Nothing already stored is touched (:mod:`pairsweep.storage.parts`). A lock
+    lost meanwhile stops the extension before it lists anything: the process that took the
+    lock over may already have removed the unlisted parts.
+    """
+    store = rs.store
     names = list_parts(store)
     first = next_part_name(store)
     chunks = dict(zip(rs.dims, rs.chunks, strict=True))
     for k, piece in enumerate(extension.pieces):
+        _check_lock(lock, store)
         name = str(first + k)
         _create(resolve(replace(rs.sweep, store=part_path(store, name), axes=piece, chunks=chunks)))
         names.append(name)
+    _check_lock(lock, store)
     record_parts(store, names, rs.canonical())
 
 
@@ -450,7 +465,7 @@ def run_sweep(
         raise SpecError(str(exc)) from None
     lock = _lock(rs.store)  # held from before creation to the end: one writer
     try:
-        rs = _prepare_locked(sweep)
+        rs = _prepare_locked(sweep, lock)
         parts = _part_sweeps(rs)
         if len(parts) > 1:
             return _run_parts(rs, parts, client, sweep, progress=progress, durable=durable,

@@ -377,3 +377,18 @@ def test_sigkill_at_random_moments_during_an_extension_loses_nothing(tmp_path, s
     fresh.write_text(_kill_spec(tmp_path / "fresh.zarr", 13, 9))
     run_sweep(load_spec(fresh), client=client, progress=False)
     assert_same_result(store, tmp_path / "fresh.zarr")
+
+
+def test_a_part_shares_its_store_lock_and_is_never_listed_missing(tmp_path):
+    from pairsweep.storage.errors import StoreError
+    from pairsweep.storage.lock import lock_path
+    from pairsweep.storage.parts import record_parts
+
+    store = tmp_path / "s.zarr"
+    # a repair of a part and a run of its store would be two writers of one set of files
+    assert lock_path(part_path(store, "3")) == lock_path(store) == tmp_path / ".s.zarr.pairsweep-lock"
+    assert lock_path(tmp_path / "parts" / "3") == tmp_path / "parts" / ".3.pairsweep-lock"
+    store.mkdir()
+    with pytest.raises(StoreError, match="parts 1 of .* are missing"):
+        record_parts(store, ["1"], {})
+    assert not (store / PARTS_FILE).exists()
