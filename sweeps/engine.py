@@ -50,7 +50,7 @@ from pairsweep.storage.parts import (
 
 from .extend import Extension, describe_dropped, match_axes
 from .grid import BlockGrid
-from .runner import BlockRunner, SweepInterrupted, SweepReport
+from .runner import BlockRunner, PartsRunner, SweepInterrupted, SweepReport
 from .runner import utc_now as _now
 from .spec import ResolvedSweep, SpecError, Sweep, resolve, with_chunks
 from .storepath import check_store_path
@@ -495,39 +495,19 @@ def _run_parts(
     rs: ResolvedSweep, parts: list[ResolvedSweep], client: Client | None, sweep: Sweep, *,
     progress: bool | str, durable: bool, verbosity: int, lock: StoreLock,
 ) -> SweepReport:
-    """Run every part of an extended store that has blocks left, one after the other, and
-    report them as one sweep (block errors keyed ``"PART:BLOCK"``)."""
-    grids = [BlockGrid(p.shape, p.chunks) for p in parts]
-    masks = [ledger.done_blocks(p.store, g.n_blocks) for p, g in zip(parts, grids, strict=True)]
-    total = SweepReport(
-        store=rs.store.resolve(),
-        spec_hash=rs.spec_hash,
-        n_points=sum(g.n_points for g in grids),
-        n_blocks=sum(g.n_blocks for g in grids),
-        blocks_already_done=int(sum(m.sum() for m in masks)),
-    )
-    if all(m.all() for m in masks):
-        return total
+    """Run every block left in the parts of an extended store through one window
+    (:class:`~.runner.PartsRunner`; block errors keyed ``"PART:BLOCK"``)."""
+    masks = [ledger.done_blocks(p.store, BlockGrid(p.shape, p.chunks).n_blocks) for p in parts]
+    if client is None and all(m.all() for m in masks):
+        n_blocks = sum(len(m) for m in masks)
+        return SweepReport(
+            store=rs.store.resolve(), spec_hash=rs.spec_hash,
+            n_points=sum(p.n_points for p in parts), n_blocks=n_blocks, blocks_already_done=n_blocks,
+        )
     if client is None:
         with connect(sweep.cluster.kind, sweep.cluster.options) as new_client:
-            return _run_parts(rs, parts, new_client, sweep, progress=progress, durable=durable,
-                              verbosity=verbosity, lock=lock)
-    for number, (part, done) in enumerate(zip(parts, masks, strict=True)):
-        if done.all():
-            continue
-        try:
-            report = BlockRunner(part, client, done, progress=progress, durable=durable,
-                                 verbosity=verbosity, lock=lock).run()
-        except SweepInterrupted:
-            kept = sum(int(ledger.done_blocks(p.store, g.n_blocks).sum()) for p, g in zip(parts, grids, strict=True))
-            raise SweepInterrupted(total.store, kept, total.n_blocks) from None
-        total.blocks_computed += report.blocks_computed
-        total.points_computed += report.points_computed
-        total.ok += report.ok
-        total.not_converged += report.not_converged
-        total.failed += report.failed
-        total.block_errors.update({f"{number}:{b}": m for b, m in report.block_errors.items()})
-        total.seconds += report.seconds
-        total.dashboard = total.dashboard or report.dashboard
-    return total
+            return PartsRunner(parts, new_client, masks, progress=progress, durable=durable,
+                               verbosity=verbosity, lock=lock, spec_hash=rs.spec_hash).run()
+    return PartsRunner(parts, client, masks, progress=progress, durable=durable,
+                       verbosity=verbosity, lock=lock, spec_hash=rs.spec_hash).run()
 

@@ -45,7 +45,7 @@ from .grid import BlockGrid
 from .progress import QuietSizeof, RunProgress, choose_mode, run_log_path
 from .spec import ResolvedSweep
 
-__all__ = ["BlockRunner", "RunLoop", "SweepInterrupted", "SweepReport", "record_run", "utc_now"]
+__all__ = ["BlockRunner", "PartsRunner", "RunLoop", "SweepInterrupted", "SweepReport", "record_run", "utc_now"]
 
 #: Prefix of every block task's key (the dashboard's task stream groups by it).
 TASK_PREFIX = "pairsweep_block"
@@ -200,6 +200,10 @@ class RunLoop:
         """Appended to the report printed at the end."""
         return ""
 
+    def blocks_in_ledger(self) -> int:
+        """Blocks the ledger holds now (read afresh: blocks may land after a Ctrl-C)."""
+        return int(ledger.done_blocks(self.store, self.report.n_blocks).sum())
+
     # -- the whole run ----------------------------------------------------------------------
     def run(self) -> SweepReport:
         """Run to the end, or until Ctrl-C (then :class:`SweepInterrupted`, run recorded)."""
@@ -295,7 +299,7 @@ class RunLoop:
         )
         kept = None
         if interrupted:
-            kept = int(ledger.done_blocks(self.store, report.n_blocks).sum())
+            kept = self.blocks_in_ledger()
             self.run_info.update(interrupted=utc_now(), blocks_kept=kept, complete=False)
         else:
             self.run_info.update(finished=utc_now(), complete=report.complete)
@@ -366,3 +370,61 @@ class BlockRunner(RunLoop):
             )
             self.track(future, block_id)
         return batch
+
+
+class PartsRunner(RunLoop):
+    """Computes every block not yet done in the parts of an extended store
+    (:mod:`pairsweep.storage.parts`), part 0 first, through one window: workers never idle
+    between parts, and the run has one record (in the store's root, part 0), one progress
+    display and one report. Block ids are ``"PART:BLOCK"``.
+
+    ``parts`` are the parts as sweeps of their own (``parts[0]`` the store itself),
+    ``masks`` their ledgers' done-masks, read once by the caller, and ``spec_hash`` the
+    hash of the spec that extended the store (the report's).
+    """
+
+    def __init__(
+        self, parts: list[ResolvedSweep], client: Client, masks: list[np.ndarray], *,
+        progress: bool | str = False, durable: bool = True, verbosity: int = 0,
+        lock: StoreLock | None = None, spec_hash: str | None = None,
+    ) -> None:
+        self.parts = parts
+        self.grids = [BlockGrid(p.shape, p.chunks) for p in parts]
+        self._stores = [p.store.resolve() for p in parts]
+        root = parts[0]
+        super().__init__(
+            client, self._stores[0], spec_hash or root.spec_hash,
+            n_points=sum(g.n_points for g in self.grids),
+            n_blocks=sum(g.n_blocks for g in self.grids),
+            blocks_already_done=int(sum(m.sum() for m in masks)),
+            points_already_done=sum(g.block_size(b) for g, m in zip(self.grids, masks, strict=True)
+                                    for b in np.flatnonzero(m)),
+            max_in_flight=root.sweep.max_in_flight or 4 * capacity(client),
+            progress=progress, durable=durable, verbosity=verbosity, lock=lock,
+        )
+        self._todo: Iterator[tuple[int, int]] = (
+            (k, b) for k, (g, m) in enumerate(zip(self.grids, masks, strict=True)) for b in g.iter_blocks(skip=m)
+        )
+
+    def describe(self) -> str:
+        rs = self.parts[0]
+        return (f"kernel {rs.kernel.name} v{rs.kernel.version}, {len(self.parts)} parts, "
+                + super().describe())
+
+    def submit(self, count: int) -> list[str]:
+        """Submit up to ``count`` more blocks, across parts in order; their ids."""
+        batch = list(islice(self._todo, count))
+        for k in sorted({k for k, _ in batch}):
+            # Logged before submission, in the part's own run log, as for a single store.
+            ledger.append_run_log(self._stores[k], self.run_id, [b for j, b in batch if j == k])
+        for k, block_id in batch:
+            future = self.client.submit(
+                compute_block, str(self._stores[k]), block_id, self.parts[k].spec_hash, self.run_id,
+                self.durable, key=f"{TASK_PREFIX}-{self.run_id}-{k}-{block_id}", retries=1, pure=False,
+            )
+            self.track(future, f"{k}:{block_id}")
+        return [f"{k}:{b}" for k, b in batch]
+
+    def blocks_in_ledger(self) -> int:
+        return sum(int(ledger.done_blocks(store, g.n_blocks).sum())
+                   for store, g in zip(self._stores, self.grids, strict=True))
