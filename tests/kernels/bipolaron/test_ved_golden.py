@@ -13,15 +13,11 @@ import pytest
 
 from ved_golden import GOLDEN, basis_fingerprint, point_outputs, same
 
+# all 19 cases together take ~3 s once compiled (up to ~20 s on a loaded 2-core machine)
 _DATA = json.loads(GOLDEN.read_text())
-#: points taking more than about a second on a loaded 2-core machine
-_SLOW_POINTS = {0, 1, 2, 3, 12, 13}
 
 
-@pytest.mark.parametrize("i", [
-    pytest.param(i, marks=pytest.mark.slow) if i in _SLOW_POINTS else i
-    for i in range(len(_DATA["points"]))
-])
+@pytest.mark.parametrize("i", range(len(_DATA["points"])))
 def test_solve_point_reproduces_the_recorded_outputs_exactly(i: int) -> None:
     rec = _DATA["points"][i]
     out = point_outputs(rec["kw"])
