@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -160,6 +161,7 @@ def main() -> None:
                           for k in range(len(ra["grow"])))  # states and nnz
     print(f"# outputs identical (==, every float, basis sizes and nnz): {ident}")
     print(f"# (bench ran {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
