@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from pairsweep.kernels import Kernel, Status, get_kernel
+from pairsweep.kernels import Kernel, Status
 from pairsweep.storage import ledger
 from pairsweep.storage.checksum import sealed
-from pairsweep.storage.layout import open_arrays, read_root_attrs, sync_block, write_block
+from pairsweep.storage.layout import open_arrays, sync_block, write_block
 from pairsweep.storage.points import POINT
 
-from .execute import evaluate_block
+from .execute import evaluate_block, store_kernel
 
 __all__ = ["compute_points_block"]
 
@@ -40,14 +40,8 @@ class _Context:
 
 @lru_cache(maxsize=8)
 def _context(store: str, spec_hash: str) -> _Context:
-    attrs = read_root_attrs(store)["pairsweep"]
-    if attrs["spec_hash"] != spec_hash:
-        raise RuntimeError(f"store {store} holds spec {attrs['spec_hash']}, task expects {spec_hash}")
+    attrs, kernel = store_kernel(store, spec_hash)
     spec = attrs["spec"]
-    kernel = get_kernel(spec["kernel"])
-    if kernel.version != spec["kernel_version"]:
-        raise RuntimeError(f"worker has kernel {kernel.name} version {kernel.version}, "
-                           f"store needs {spec['kernel_version']}")
     a = spec["adaptive"]
     parameters = (*a["learner_axes"], *a["bounds"])
     return _Context(kernel=kernel, fixed=dict(spec["fixed"]),

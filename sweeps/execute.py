@@ -112,9 +112,9 @@ class _StoreContext:
     extra_sizes: dict[str, int]
 
 
-@lru_cache(maxsize=8)
-def _context(store: str, spec_hash: str) -> _StoreContext:
-    """Everything a worker needs about a store, read from its attributes once per process."""
+def store_kernel(store: str, spec_hash: str) -> tuple[dict[str, Any], Kernel]:
+    """The store's ``pairsweep`` attributes and its kernel, checked against the task: a task
+    for another spec, or a worker with another version of the kernel, must not write."""
     attrs = read_root_attrs(store)["pairsweep"]
     if attrs["spec_hash"] != spec_hash:
         raise RuntimeError(f"store {store} holds spec {attrs['spec_hash']}, task expects {spec_hash}")
@@ -124,6 +124,14 @@ def _context(store: str, spec_hash: str) -> _StoreContext:
         raise RuntimeError(
             f"worker has kernel {kernel.name} version {kernel.version}, store needs {spec['kernel_version']}"
         )
+    return attrs, kernel
+
+
+@lru_cache(maxsize=8)
+def _context(store: str, spec_hash: str) -> _StoreContext:
+    """Everything a worker needs about a store, read from its attributes once per process."""
+    attrs, kernel = store_kernel(store, spec_hash)
+    spec = attrs["spec"]
     names = tuple(spec["axes"])
     coords = tuple(axis_values(store, spec, name) for name in names)
     shape = tuple(len(c) for c in coords)
