@@ -46,7 +46,6 @@ class Series:
     energies: list[float] = field(default_factory=list)
     r2: list[float] = field(default_factory=list)
     nph: list[float] = field(default_factory=list)
-    residuals: list[float] = field(default_factory=list)
     solve_seconds: list[float] = field(default_factory=list)
     masses: dict[int, float] = field(default_factory=dict)
     psi: np.ndarray | None = None
@@ -182,7 +181,6 @@ def grow(prob: Problem, st: Settings, *, need_mass: bool = False,
         ser.energies.append(energy)
         ser.r2.append(r2)
         ser.nph.append(nph)
-        ser.residuals.append(res)
         ser.psi = psi
         if len(ser.sizes) < st.min_steps:
             continue
