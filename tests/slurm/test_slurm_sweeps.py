@@ -339,3 +339,39 @@ def test_job_that_dies_before_its_worker_connects_fails_with_its_log(tmp_path: P
     assert message.startswith("cluster: SLURM job ")
     assert "FAILED (NonZeroExitCode) ended before its Dask worker connected" in message
     assert "/nonexistent/venv/bin/python: No such file or directory" in message  # the job's own stderr
+
+
+def test_adaptive_sweep_on_slurm_fills_its_budget_in_worker_jobs(tmp_path: Path, slurm_options: Any) -> None:
+    """Issue 15: an adaptive sweep runs on SLURM as on a local cluster (window from the
+    cluster's capacity): every block once, in the worker jobs, the budget filled with
+    distinct ok points, the store verifying clean."""
+    opts = slurm_options(minimum_jobs=0, maximum_jobs=2)
+    store = tmp_path / "adaptive.zarr"
+    spec = tmp_path / "adaptive.toml"
+    spec.write_text("\n".join([
+        f'kernel = "{KERNEL}"',
+        f"store = {json.dumps(str(store))}",
+        "[adaptive]",
+        'output = "f"',
+        'loss = "curvature"',
+        "bounds = { x = [-3.0, 3.0], y = [-2.0, 2.0] }",
+        "npoints = 48",
+        "block_points = 8",
+        "[fixed]",
+        "delay = 0.05",
+        "[cluster]",
+        *[f"{k} = {_toml_value(v)}" for k, v in {"kind": "slurm", **opts}.items()],
+    ]) + "\n")
+    run = _cli("run", str(spec), "--no-progress")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "complete" in run.stdout
+    entries = list(ledger.iter_entries(store))
+    assert sorted(e["block"] for e in entries) == list(range(6))
+    assert sum(e["ok"] for e in entries) == 48
+    ds = xr.open_zarr(str(store)).load()
+    assert (ds.status.values == Status.OK).all()
+    points = set(zip(ds.x.values.tolist(), ds.y.values.tolist(), strict=True))
+    assert len(points) == 48  # no point stored twice
+    assert list((tmp_path / "slurm-logs").glob("pairsweep-*.err")), "expected the worker jobs' SLURM logs"
+    verify = _cli("verify", str(store))
+    assert verify.returncode == 0, verify.stdout + verify.stderr
