@@ -91,6 +91,7 @@ def test_holder_notices_when_its_lock_was_taken(tmp_path):
     assert read_holder(store)["host"] == "elsewhere"  # never removes a lock that is not its own
 
 
+@pytest.mark.slow  # ~2 s of racing processes; the single takeover stays quick
 def test_concurrent_takeovers_of_a_stale_lock_leave_exactly_one_holder(tmp_path):
     store = tmp_path / "s.zarr"
     fake_lock(store, host="gone-node", pid=1, age_s=EXPIRY_S + 30)

@@ -178,6 +178,7 @@ def test_a_large_map_is_one_image_patched_only_where_blocks_landed(tmp_path):
     np.testing.assert_allclose(image[100:, 50:100], np.sin(gx) * np.exp(-gy**2), rtol=1e-6)  # float32 pixels
 
 
+@pytest.mark.slow  # ~3 s: kills a parent process and waits for the page server to notice
 def test_page_server_stops_when_its_parent_dies(empty_store, subprocess_env):
     """run --view's page must not outlive a run killed without cleanup (SIGKILL, SIGTERM)."""
     rs = empty_store

@@ -143,7 +143,7 @@ def test_clusters_against_exact_diagonalisation_slow(case):
 
 # ------------------------------------------------------------------- free particles, U < 0
 
-@pytest.mark.parametrize("d", [1, 2])
+@pytest.mark.parametrize("d", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_free_polaron_energy_and_mass(d):
     """λ = 0: E = −2dt and m = m_e at every β (the hops are a Poisson process)."""
     res = run_chain(make_params("bond_peierls", d, 1, 8.0, 1.0, 0.0), 3, 20_000)

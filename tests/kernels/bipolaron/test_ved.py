@@ -343,6 +343,7 @@ def test_time_cap_reports_not_converged() -> None:
     assert out["e_bp"] < -8.0
 
 
+@pytest.mark.slow  # ~5 s; test_time_cap_reports_not_converged keeps the time cap in the quick subset
 def test_time_cap_bounds_the_whole_point() -> None:
     # a strongly bound pair (Δ_BP ≈ 0.6 t): after its growth come the curvature mass and the
     # K checks, which the budget must cover too (they once overran 300 s by a third)

@@ -464,6 +464,7 @@ def test_block_outputs_status_and_failure_message():
     assert deep["status"] == Status.OK and deep["Tc_K"] == 0.0 and np.all(np.isnan(deep["gap_ratio"]))
 
 
+@pytest.mark.slow
 def test_results_do_not_depend_on_block_composition_or_cache_state():
     cols = {"eta": [0.0, 0.9, -0.4], "g": [0.35, 0.4, 0.3], "case": ["A", "B", "A"]}
     lg._PANEL_CACHE.clear()
