@@ -14,9 +14,16 @@ The guarantees of :mod:`.layout` hold unchanged:
 * **Block b is chunk b along point**, of every per-point array, the parameter coordinates
   included: a worker writes whole chunks only, and the parameter values it wrote are
   checksummed in its ledger entry with the outputs (``pairsweep verify`` checks them).
-* **Done means ledger entry.** A block without an entry holds nothing: its slots are free
-  and the next run fills them with new points. Slots of unwritten blocks read as NaN with
-  ``status = not computed``.
+* **Done means ledger entry.** A block without an entry holds no result. Slots of unwritten
+  blocks read as NaN with ``status = not computed``.
+* **A slot's points are chosen once.** Before block b's task is submitted, the client
+  records its points in ``_pairsweep/claims/<b>.json`` (:func:`write_claim`; atomic, under
+  the store's lock). A later run resubmits a claimed block that has no ledger entry with
+  the *same* points, and gives new points only to unclaimed blocks. This matters because a
+  task of a killed or interrupted run can still be running (a batch job, a notebook's
+  client) and land after the next run started: it then writes the very points the next
+  run computes, byte for byte, as a grid block does, and never overwrites another run's
+  points.
 
 Opens with ``xarray.open_zarr``: the parameter arrays carry ``_ARRAY_DIMENSIONS``-style
 dimension names and every output lists them in its CF ``coordinates`` attribute, so they
@@ -25,6 +32,7 @@ come back as coordinates.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,9 +41,11 @@ import numpy as np
 import zarr
 
 from . import ledger
-from .layout import Variable
+from .errors import StoreError
+from .layout import STATE_DIR, Variable
+from .ledger import _atomic_write_text
 
-__all__ = ["POINT", "is_points_store", "point_variables", "read_done_points"]
+__all__ = ["POINT", "is_points_store", "point_variables", "read_claims", "read_done_points", "write_claim"]
 
 #: The one dimension of an adaptive store.
 POINT = "point"
@@ -84,3 +94,31 @@ def read_done_points(
         values = np.asarray(root[name][...])
         out[name] = values[mask[: len(values)]]
     return done, out
+
+
+_CLAIMS = f"{STATE_DIR}/claims"
+
+
+def write_claim(store: str | Path, block_id: int, points: Mapping[str, Sequence[float]]) -> None:
+    """Record the points of block ``block_id`` before its task is submitted (client only,
+    lock held). A block's points are chosen once: claiming a claimed block is an error."""
+    path = Path(store) / _CLAIMS / f"{block_id}.json"
+    if path.exists():
+        raise StoreError(f"store: block {block_id} of {store} already has its points ({path}); not overwritten")
+    # floats as JSON numbers round-trip exactly (repr), so a resubmission is bit-identical
+    _atomic_write_text(path, json.dumps({k: [float(v) for v in vs] for k, vs in points.items()}))
+
+
+def read_claims(store: str | Path) -> dict[int, dict[str, list[float]]]:
+    """Every claimed block's points, by block id (see :func:`write_claim`)."""
+    directory = Path(store) / _CLAIMS
+    if not directory.is_dir():
+        return {}
+    claims = {}
+    for path in directory.glob("*.json"):
+        if path.stem.isdigit():
+            try:
+                claims[int(path.stem)] = json.loads(path.read_text())
+            except (OSError, ValueError) as exc:
+                raise StoreError(f"store: the points recorded for block {path.stem} are damaged ({path}: {exc})") from None
+    return claims

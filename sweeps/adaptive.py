@@ -16,9 +16,11 @@ The loop (:class:`AdaptiveRunner`, python-adaptive's runner shape):
    entry, exactly like a grid block. The client then tells the learners the block's values.
 4. It stops when every block of the budget is done, or when ``loss_goal`` is reached.
 
-A block killed before its ledger entry holds nothing: its slot is free, and the next run
-fills it with points the rebuilt learners choose (no stored point is lost, none is stored
-twice). Points that are not ok follow the stand-in rule of
+A block's points are recorded before its task is submitted
+(:func:`pairsweep.storage.points.write_claim`). A block killed before its ledger entry is
+resubmitted by the next run with those same points, so a task of the killed run that
+still lands (a batch job outlives its client) writes exactly what the new run writes: no
+stored point is lost, none is stored twice, none is overwritten by another. Points that are not ok follow the stand-in rule of
 :mod:`pairsweep.sweeps.adaptive_learners`.
 """
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 import getpass
 import socket
 from collections import deque
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -47,12 +50,19 @@ from pairsweep.storage.layout import (
     read_root_attrs,
 )
 from pairsweep.storage.lock import StoreLock
-from pairsweep.storage.points import POINT, point_variables, read_done_points
+from pairsweep.storage.points import (
+    POINT,
+    point_variables,
+    read_claims,
+    read_done_points,
+    write_claim,
+)
 
 from .adaptive_learners import LearnerSet
 from .adaptive_spec import (
     AdaptiveSweep,
     ResolvedAdaptive,
+    _table,
     resolve_adaptive,
     with_stored_hash,
 )
@@ -63,7 +73,7 @@ from .runner import utc_now as _now
 from .spec import SpecError
 from .storepath import check_store_path
 
-__all__ = ["AdaptiveRunner", "check_adaptive_store", "compute_points_block", "run_adaptive"]
+__all__ = ["AdaptiveRunner", "check_adaptive_store", "compute_points_block", "prepare_adaptive_store", "run_adaptive"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -106,6 +116,11 @@ def check_adaptive_store(sweep: AdaptiveSweep) -> tuple[ResolvedAdaptive, bool]:
             raise StoreError(f"store: {store} is a pairsweep store but its root metadata cannot be read "
                              f"({type(exc).__name__}: {exc}); run `pairsweep verify {store}` to repair it") from None
         raise SpecMismatchError(f"store: {store} exists and is not a pairsweep store; choose another path") from None
+    stored_block = (stored.get("adaptive") or {}).get("block_points")
+    if _table(sweep).block_points is None and isinstance(stored_block, int) and 1 <= stored_block <= ra.npoints:
+        # the default block size comes from the kernel's speed estimate, which may change
+        # between versions of pairsweep: a resume keeps the store's (as grids keep chunks)
+        ra = replace(ra, block_points=stored_block)
     diffs = _differences(stored, ra.canonical())
     if diffs:
         raise SpecMismatchError(f"store: {store} was created by a different spec; refusing to resume it.\n  "
@@ -180,12 +195,13 @@ class AdaptiveRunner(RunLoop):
         self.asked: dict[int, list[tuple[int, Any]]] = {}
         self.done = np.zeros(ra.n_blocks, dtype=bool)
         self.free: deque[int] = deque()
+        self.reclaim: deque[tuple[int, dict[str, list[float]]]] = deque()
         self.store = ra.store.resolve()
         self.n_stored = self.rebuild()
         workers = capacity(client)
         # Points in flight are chosen without their results: at most ~10 % of the budget
         # beyond one block per worker, at most two blocks per worker.
-        window = ra.sweep.max_in_flight or max_in_flight or max(
+        window = max_in_flight or ra.sweep.max_in_flight or max(
             workers, min(2 * workers, ra.npoints // (10 * ra.block_points)))
         super().__init__(
             client, self.store, ra.spec_hash, n_points=ra.capacity, n_blocks=ra.n_blocks,
@@ -213,7 +229,12 @@ class AdaptiveRunner(RunLoop):
         done, data = read_done_points(self.store, [*grid_names, *ra.sampled, ra.output, "status"],
                                       ra.n_blocks, ra.block_points)
         self.done = done
-        self.free = deque(int(b) for b in np.flatnonzero(~done))
+        # Blocks an earlier run chose points for but never finished are resubmitted with
+        # those points (a task of that run may still land: storage/points.py); only
+        # unclaimed blocks get new points.
+        claims = read_claims(self.store)
+        self.reclaim = deque((int(b), claims[int(b)]) for b in np.flatnonzero(~done) if int(b) in claims)
+        self.free = deque(int(b) for b in np.flatnonzero(~done) if int(b) not in claims)
         n = len(data["status"])
         if n == 0:
             return 0
@@ -242,21 +263,35 @@ class AdaptiveRunner(RunLoop):
                 f"({self.report.blocks_already_done} already done, {self.n_stored} points told to the learners)")
 
     def submit(self, count: int) -> list[int]:
-        """Ask the learners once for up to ``count`` blocks' points (a loss pass costs
-        about the same for one block or several) and submit one task per block."""
-        count = min(count, len(self.free))
+        """Submit up to ``count`` blocks: first those an earlier run claimed and never
+        finished, with their recorded points; then new ones, asking the learners once for
+        all of them (a loss pass costs about the same for one block or several)."""
         if count <= 0 or self.goal_reached():
             return []
+        ids = []
+        while len(ids) < count and self.reclaim:
+            block_id, points = self.reclaim.popleft()
+            ids.append(self._submit_points(block_id, self._pending_from(points), points))
+        count = min(count - len(ids), len(self.free))
+        if count <= 0:
+            return ids
         B = self.ra.block_points
         asked = self.learners.ask(count * B)
-        return [self._submit_block(self.free.popleft(), asked[k * B:(k + 1) * B]) for k in range(count)]
+        for k in range(count):
+            block_id = self.free.popleft()
+            block = asked[k * B:(k + 1) * B]
+            points = self._points_of(block)
+            write_claim(self.store, block_id, points)  # before submission: the slot's points are now fixed
+            ids.append(self._submit_points(block_id, block, points))
+        return ids
 
     def refill(self) -> None:
         room = self.max_in_flight - len(self.pending)
         if room >= self.batch or not self.pending:
             self.submit(room)
 
-    def _submit_block(self, block_id: int, asked: list[tuple[int, Any]]) -> int:
+    def _points_of(self, asked: list[tuple[int, Any]]) -> dict[str, list[float]]:
+        """The parameters of learner-space points, by name (learner-grid axes first)."""
         ra = self.ra
         params = np.array([self.learners.to_parameters(x) for _, x in asked]).reshape(len(asked), -1)
         points: dict[str, list[float]] = {}
@@ -266,13 +301,30 @@ class AdaptiveRunner(RunLoop):
             points[axis.name] = np.asarray(self.grid_values[k])[where[k]].astype(float).tolist()
         for k, name in enumerate(ra.sampled):
             points[name] = params[:, k].tolist()
+        return points
+
+    def _pending_from(self, points: dict[str, list[float]]) -> list[tuple[int, Any]]:
+        """A claimed block's points in learner space, marked pending in their learners."""
+        ra = self.ra
+        n = len(points[ra.sampled[0]])
+        grid_names = [a.name for a in ra.grid_axes]
+        which = self._learner_index(np.stack([np.asarray(points[g]) for g in grid_names], axis=1)
+                                    if grid_names else np.zeros((n, 0)))
+        sampled = np.stack([np.asarray(points[name], dtype=float) for name in ra.sampled], axis=1)
+        asked = [(int(which[i]), self.learners.to_learner(sampled[i])) for i in range(n)]
+        for learner, x in asked:
+            self.learners.tell_pending(learner, x)
+        return asked
+
+    def _submit_points(self, block_id: int, asked: list[tuple[int, Any]], points: dict[str, list[float]]) -> int:
+        ra = self.ra
         ledger.append_run_log(self.store, self.run_id, [block_id])  # before submission, as for grids
         future = self.client.submit(
             compute_points_block, str(self.store), block_id, ra.spec_hash, self.run_id, points, self.durable,
             key=f"pairsweep_points-{self.run_id}-{block_id}", retries=1, pure=False,
         )
         # A block whose task fails keeps its points pending in the learners (never asked
-        # again); its slot stays free for the next run, which asks afresh.
+        # again) and its claim: the next run resubmits it with the same points.
         self.asked[block_id] = asked
         self.track(future, block_id)
         return block_id
@@ -288,12 +340,17 @@ class AdaptiveRunner(RunLoop):
         return summary
 
     def finish(self, *, interrupted: bool) -> int | None:
-        if not interrupted:
-            self.goal = self.goal_reached()
-            if self.goal:
-                # the budget's remaining blocks are not needed: count them as done for `complete`
-                self.report.blocks_already_done = self.ra.n_blocks - self.report.blocks_computed
-        self.run_info.update(loss=_finite(self.learners.loss()))
+        # Learner code here must never hide why the run ended, nor keep the run from being
+        # recorded: a failing loss pass only leaves the goal unmet and the loss unrecorded.
+        try:
+            if self.ended_normally:
+                self.goal = self.goal_reached()
+                if self.goal:
+                    # the budget's remaining blocks are not needed: count them as done for `complete`
+                    self.report.blocks_already_done = self.ra.n_blocks - self.report.blocks_computed
+            self.run_info.update(loss=_finite(self.learners.loss()))
+        except Exception:  # noqa: BLE001 - see above
+            pass
         return super().finish(interrupted=interrupted)
 
     def closing_note(self) -> str:
@@ -302,6 +359,22 @@ class AdaptiveRunner(RunLoop):
 
 def _finite(x: float) -> float | None:
     return x if np.isfinite(x) else None  # JSON attributes hold no infinity
+
+
+def _prepare_locked(sweep: AdaptiveSweep) -> ResolvedAdaptive:
+    ra, exists = check_adaptive_store(sweep)  # again under the lock: another run may have created it
+    if not exists:
+        ra.store.parent.mkdir(parents=True, exist_ok=True)
+        _create(ra)
+    return ra
+
+
+def prepare_adaptive_store(sweep: AdaptiveSweep) -> ResolvedAdaptive:
+    """Validate ``sweep`` and create its store, or check an existing one matches it (the
+    adaptive :func:`pairsweep.sweeps.engine.prepare_store`); holds the lock meanwhile."""
+    ra, _ = check_adaptive_store(sweep)
+    with _lock(ra.store, "prepare"):
+        return _prepare_locked(sweep)
 
 
 def run_adaptive(sweep: AdaptiveSweep, *, client: Client | None = None, progress: bool | str = True,
@@ -317,10 +390,7 @@ def run_adaptive(sweep: AdaptiveSweep, *, client: Client | None = None, progress
         raise SpecError(str(exc)) from None
     lock = _lock(ra.store)
     try:
-        ra, exists = check_adaptive_store(sweep)  # again under the lock
-        if not exists:
-            ra.store.parent.mkdir(parents=True, exist_ok=True)
-            _create(ra)
+        ra = _prepare_locked(sweep)
         if client is None and ledger.done_blocks(ra.store, ra.n_blocks).all():
             return SweepReport(store=ra.store.resolve(), spec_hash=ra.spec_hash, n_points=ra.capacity,
                                n_blocks=ra.n_blocks, blocks_already_done=ra.n_blocks)

@@ -168,6 +168,9 @@ class LearnerSet:
         hi = np.array([b[1] for b in bounds], dtype=float)
         self.lo = np.where(self.log, np.log10(np.where(self.log, lo, 1.0)), lo)
         self.hi = np.where(self.log, np.log10(np.where(self.log, hi, 1.0)), hi)
+        # the bounds in parameter units, given back exactly at the box's faces: 10**log10(hi)
+        # can miss hi by an ulp, and a rebuilt learner would then ask the corner again
+        self.param_lo, self.param_hi = lo, hi
         self.level = level or 0.0
         # LearnerND triangulates in the coordinates it is given: a box that is 10^5 times
         # thinner along one parameter breaks its Delaunay checks, so it learns the unit cube
@@ -189,11 +192,18 @@ class LearnerSet:
     def to_parameters(self, x: Any) -> np.ndarray:
         u = np.atleast_1d(np.asarray(x, dtype=float))
         if self.unit_cube:
+            at_lo, at_hi = u == 0.0, u == 1.0
             u = self.lo + u * (self.hi - self.lo)
-        return np.where(self.log, 10.0 ** u, u)
+        else:
+            at_lo, at_hi = u == self.lo, u == self.hi
+        params = np.where(self.log, 10.0 ** u, u)
+        return np.where(at_lo, self.param_lo, np.where(at_hi, self.param_hi, params))
 
     def to_learner(self, params: np.ndarray) -> Any:
+        params = np.asarray(params, dtype=float)
         u = np.where(self.log, np.log10(np.where(self.log, params, 1.0)), params)
+        # a face of the box maps to the learner's bound exactly (see to_parameters)
+        u = np.where(params == self.param_lo, self.lo, np.where(params == self.param_hi, self.hi, u))
         u = np.clip(u, self.lo, self.hi)  # 10**log10(x) round trips can leave the box by an ulp
         if self.unit_cube:
             u = (u - self.lo) / (self.hi - self.lo)
@@ -215,6 +225,13 @@ class LearnerSet:
             return [(0, p) for p in points]
         points, _ = self.balancer.ask(n)
         return list(points)
+
+    def tell_pending(self, learner: int, x: Any) -> None:
+        """Mark ``x`` as being computed (chosen by an earlier run): never asked again."""
+        if len(self.learners) == 1:
+            self.learners[0].tell_pending(x)
+        else:
+            self.balancer.tell_pending((learner, x))
 
     def tell(self, learner: int, x: Any, value: float, ok: bool) -> None:
         """Tell one result; ``ok`` false (or a non-finite value) applies the stand-in rule."""

@@ -354,6 +354,9 @@ def resolve_adaptive(sweep: AdaptiveSweep) -> ResolvedAdaptive:
                            math.ceil(npoints / 16)))
     else:
         block = _count(a.block_points, "adaptive.block_points", MAX_BLOCK_POINTS)
+        if block > npoints:
+            raise SpecError(f"adaptive.block_points: {block} points per block is more than the whole budget "
+                            f"(npoints = {npoints}); allowed: 1 to {npoints}")
     return ResolvedAdaptive(
         sweep=sweep, kernel=kernel, grid=grid, output=a.output, index=index, index_values=index_values,
         loss=a.loss, level=level, bounds=bounds, log=tuple(log), npoints=npoints, loss_goal=loss_goal,

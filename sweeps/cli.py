@@ -88,6 +88,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
         # Everything a real run checks before submitting, the existing store included.
         rs, exists, extension = plan_store(sweep)
         validate_cluster(sweep.cluster.kind, sweep.cluster.options)
+        if getattr(sweep, "adaptive", None) is not None:
+            from pairsweep.storage import ledger
+
+            done = int(ledger.done_blocks(rs.store, rs.n_blocks).sum()) if exists else 0
+            print(f"spec OK: kernel {rs.kernel.name} v{rs.kernel.version}, adaptive over "
+                  f"{', '.join(rs.sampled)}: {rs.capacity} points in {rs.n_blocks} blocks of {rs.block_points}, "
+                  f"store {rs.store}, cluster {sweep.cluster.kind}")
+            print(f"store exists and matches this spec: {done} of {rs.n_blocks} blocks done; a run resumes it"
+                  if exists else "store does not exist yet; a run creates it")
+            if sweep.cluster.kind in ("slurm", "pbs"):
+                print(job_script(sweep.cluster.kind, sweep.cluster.options))
+            return 0
         print(f"spec OK: kernel {rs.kernel.name} v{rs.kernel.version}, {rs.n_points} points "
               f"({' x '.join(map(str, rs.shape))}), blocks of {' x '.join(map(str, rs.chunks))}, "
               f"store {rs.store}, cluster {sweep.cluster.kind}")
@@ -113,6 +125,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if sweep.cluster.kind in ("slurm", "pbs"):
             print(job_script(sweep.cluster.kind, sweep.cluster.options))
         return 0
+    if args.view and getattr(sweep, "adaptive", None) is not None:
+        raise SpecError("--view: the live page shows grid stores only; for an adaptive sweep run without it "
+                        "and draw the points with `pairsweep plot STORE OUTPUT` (interpolated onto a grid)")
     verbosity = -1 if args.quiet else min(args.verbose, 1)
     viewer = _start_view(sweep) if args.view else None
     try:

@@ -233,7 +233,8 @@ def plan_store(sweep: Sweep) -> tuple[ResolvedSweep, bool, Extension | None]:
     if getattr(sweep, "adaptive", None) is not None:  # learners choose the points
         from .adaptive import check_adaptive_store
 
-        return check_adaptive_store(sweep)  # type: ignore[arg-type,return-value]
+        ra, exists = check_adaptive_store(sweep)  # type: ignore[arg-type]
+        return ra, exists, None  # type: ignore[return-value]
     rs = resolve(sweep)
     store = rs.store
     check_store_path(store)
@@ -326,6 +327,10 @@ def prepare_store(sweep: Sweep) -> ResolvedSweep:
     adopted (so a resume never depends on how the default block size is computed). Holds
     the store's lock while it works; :class:`StoreLockedError` if another process holds it.
     """
+    if getattr(sweep, "adaptive", None) is not None:
+        from .adaptive import prepare_adaptive_store
+
+        return prepare_adaptive_store(sweep)  # type: ignore[arg-type,return-value]
     rs, _ = check_store(sweep)  # the store path first: the lock file goes beside the store
     with _lock(rs.store, "prepare") as lock:
         return _prepare_locked(sweep, lock)

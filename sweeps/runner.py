@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 from distributed import Client, Future, as_completed
-
 from pairsweep.cluster import capacity, cluster_info, dashboard_link, tunnel_hint
 from pairsweep.storage import ledger
 from pairsweep.storage.errors import StoreLockedError
@@ -176,6 +175,8 @@ class RunLoop:
         #: Yields futures as they finish; :meth:`submit` adds to it while it is iterated.
         self.completed = as_completed()
         self.bar: RunProgress | None = None
+        #: True once every block is handled (not after Ctrl-C or an error).
+        self.ended_normally = False
 
     # -- what subclasses decide -------------------------------------------------------------
     def describe(self) -> str:
@@ -215,6 +216,7 @@ class RunLoop:
                 self.handle(future)
                 self.check_lock()
                 self.refill()
+            self.ended_normally = True
         except KeyboardInterrupt:
             interrupted = True
         finally:

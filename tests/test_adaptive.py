@@ -230,3 +230,68 @@ def test_examples_run_on_a_small_budget(tmp_path, client, name, npoints):
     ds = open_result(tmp_path / "e.zarr")
     grid = to_grid(ds, table["output"], n=21)
     assert np.isfinite(grid[table["output"]].values).mean() > 0.5
+
+
+def test_a_claimed_block_without_its_entry_is_recomputed_with_its_own_points(tmp_path, client):
+    """A task of a killed or interrupted run may still land after the next run started
+    (a batch job outlives its client): the next run must write that block's points, not
+    new ones, or the late task would overwrite them (storage/points.py, write_claim)."""
+    from pairsweep.storage.errors import StoreError
+    from pairsweep.storage.points import read_claims, write_claim
+
+    store = tmp_path / "c.zarr"
+    run_sweep(_sweep(store, npoints=32), client=client, progress=False, durable=False)
+    claims = read_claims(store)
+    assert sorted(claims) == [0, 1, 2, 3]
+    before = {p.relative_to(store): p.read_bytes() for p in store.rglob("c/*") if p.is_file()}
+    entry = store / "_pairsweep" / "blocks" / "2.json"
+    entry.unlink()  # block 2 as a killed run leaves it: points chosen, no ledger entry
+    report = run_sweep(_sweep(store, npoints=32), client=client, progress=False, durable=False)
+    assert report.blocks_computed == 1 and report.complete
+    assert read_claims(store) == claims  # no new points were chosen
+    after = {p.relative_to(store): p.read_bytes() for p in store.rglob("c/*") if p.is_file()}
+    assert after == before  # the same points, the same results, byte for byte
+    with pytest.raises(StoreError, match="already has its points"):
+        write_claim(store, 2, {"x": [0.0], "y": [0.0]})
+
+
+def test_log_bounds_round_trip_exactly_so_a_rebuilt_learner_never_asks_a_corner_again():
+    from pairsweep.sweeps.adaptive_learners import LearnerSet
+
+    # 10**log10(hi) misses hi by an ulp for these bounds (found by review)
+    lo, hi = 0.0024579597291120997, 0.4266338213319291
+    one = LearnerSet(1, [(lo, hi)], [True], "curvature")
+    assert one.to_parameters(one.hi[0])[0] == hi and one.to_learner(np.array([hi])) == one.hi[0]
+    cube = LearnerSet(1, [(lo, hi), (1.0, 2.0), (0.5, 3.0)], [True, False, True], "curvature")
+    assert cube.to_parameters((1.0, 0.0, 1.0)).tolist() == [hi, 1.0, 3.0]
+    assert cube.to_learner(np.array([hi, 1.0, 3.0])) == (1.0, 0.0, 1.0)
+
+
+def test_dry_run_of_an_adaptive_spec_reports_and_writes_nothing_and_view_is_refused(tmp_path, capsys):
+    spec = tmp_path / "a.toml"
+    spec.write_text(textwrap.dedent(f"""\
+        kernel = "engine_kernels:SMOOTH"
+        store = "{tmp_path / 'a.zarr'}"
+        [adaptive]
+        output = "f"
+        bounds = {{ x = [-3.0, 3.0], y = [-2.0, 2.0] }}
+        npoints = 32
+        block_points = 8
+        """))
+    assert main(["run", str(spec), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "adaptive over x, y: 32 points in 4 blocks of 8" in out and "does not exist yet" in out
+    assert main(["run", str(spec), "--view"]) == 2
+    assert "--view: the live page shows grid stores only" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.toml"]
+
+
+def test_a_spec_that_leaves_block_points_to_the_default_resumes_with_the_stores(tmp_path, client):
+    # the default block size depends on the kernel's speed estimate, which may change
+    store = tmp_path / "b.zarr"
+    run_sweep(_sweep(store, npoints=32, block_points=16), client=client, progress=False, durable=False)
+    table = {"output": "f", "bounds": {"x": [-3.0, 3.0], "y": [-2.0, 2.0]}, "npoints": 32}
+    ra, exists = check_adaptive_store(AdaptiveSweep(kernel="engine_kernels:SMOOTH", store=store, adaptive=table))
+    assert exists and ra.block_points == 16
+    with pytest.raises(SpecMismatchError, match="adaptive.block_points: store has 16, spec has 8"):
+        check_adaptive_store(_sweep(store, npoints=32, block_points=8))

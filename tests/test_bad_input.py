@@ -157,6 +157,7 @@ TOML_CASES = [
     ("adaptive-npoints-too-few", SMOOTH + ADAPTIVE.replace("npoints = 16", "npoints = 1"), "adaptive.npoints"),
     ("adaptive-npoints-1e12", SMOOTH + ADAPTIVE.replace("npoints = 16", "npoints = 1000000000000"), "adaptive.npoints"),
     ("adaptive-block-points-zero", SMOOTH + ADAPTIVE + "block_points = 0\n", "adaptive.block_points"),
+    ("adaptive-block-points-over-budget", SMOOTH + ADAPTIVE + "block_points = 32\n", "adaptive.block_points"),
     ("adaptive-loss-goal-negative", SMOOTH + ADAPTIVE + "loss_goal = -1.0\n", "adaptive.loss_goal"),
     ("adaptive-maximum-3d", SMOOTH + '[adaptive]\noutput = "f"\nloss = "maximum"\nnpoints = 64\n'
      "bounds = { x = [-1.0, 1.0], y = [-1.0, 1.0], delay = [0.0, 0.1] }\n", "adaptive.loss"),
