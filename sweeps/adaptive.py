@@ -217,9 +217,15 @@ class AdaptiveRunner(RunLoop):
         """Learner of each point from its learner-grid values (C order over the axes)."""
         if not self.grid_values:
             return np.zeros(len(grid_params), dtype=np.int64)
-        idx = [np.searchsorted(np.sort(v), grid_params[:, k]) for k, v in enumerate(self.grid_values)]
-        # map sorted positions back to the axis order
-        idx = [np.argsort(v)[i] for v, i in zip(self.grid_values, idx, strict=True)]
+        idx = []
+        for k, values in enumerate(self.grid_values):
+            order = np.argsort(values)
+            pos = np.clip(np.searchsorted(values[order], grid_params[:, k]), 0, len(values) - 1)
+            if not np.array_equal(values[order][pos], grid_params[:, k]):
+                # a stored value off the learner grid would be told to the wrong learner
+                raise StoreError(f"store: {self.store} holds a point whose {self.ra.grid_axes[k].name} is not "
+                                 "one of the spec's values; run `pairsweep verify` on it")
+            idx.append(order[pos])  # back from sorted positions to the axis order
         return np.ravel_multi_index(tuple(idx), tuple(len(v) for v in self.grid_values))
 
     def rebuild(self) -> int:
