@@ -20,7 +20,8 @@ A block's points are recorded before its task is submitted
 (:func:`pairsweep.storage.points.write_claim`). A block killed before its ledger entry is
 resubmitted by the next run with those same points, so a task of the killed run that
 still lands (a batch job outlives its client) writes exactly what the new run writes: no
-stored point is lost, none is stored twice, none is overwritten by another. Points that are not ok follow the stand-in rule of
+stored point is lost, none is stored twice, none is overwritten by another. Points that
+are not ok follow the stand-in rule of
 :mod:`pairsweep.sweeps.adaptive_learners`.
 """
 
