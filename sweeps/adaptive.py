@@ -27,8 +27,6 @@ are not ok follow the stand-in rule of
 
 from __future__ import annotations
 
-import getpass
-import socket
 from collections import deque
 from dataclasses import replace
 from typing import Any
@@ -68,9 +66,14 @@ from .adaptive_spec import (
     with_stored_hash,
 )
 from .adaptive_task import compute_points_block
-from .engine import STORE_FORMAT, SpecMismatchError, _lock, _versions
+from .engine import (
+    SpecMismatchError,
+    _lock,
+    extra_coordinates,
+    kernel_variables,
+    store_attrs,
+)
 from .runner import RunLoop, SweepReport
-from .runner import utc_now as _now
 from .spec import SpecError
 from .storepath import check_store_path
 
@@ -136,16 +139,7 @@ def _parameter_attrs(ra: ResolvedAdaptive) -> dict[str, dict[str, Any]]:
 
 
 def _variables(ra: ResolvedAdaptive) -> list[Variable]:
-    outputs = []
-    for o in ra.kernel.outputs:
-        extra = tuple(len(ra.extra_coords[d]) for d in o.dims)
-        outputs.append(Variable(name=o.name, dims=o.dims, shape=extra, chunks=extra, dtype=o.dtype,
-                                fill_value=o.fill_value, attrs={"units": o.unit, "long_name": o.description}))
-    outputs.append(Variable(
-        name="status", dims=(), shape=(), chunks=(), dtype="uint8", fill_value=int(Status.NOT_COMPUTED),
-        attrs={"long_name": "per-point outcome of the kernel", "flag_values": [int(s) for s in Status],
-               "flag_meanings": " ".join(s.name.lower() for s in Status)},
-    ))
+    outputs = kernel_variables(ra.kernel, ra.extra_coords)
     return point_variables(ra.capacity, ra.block_points, _parameter_attrs(ra), outputs)
 
 
@@ -153,26 +147,9 @@ def _create(ra: ResolvedAdaptive) -> None:
     coords: dict[str, tuple[np.ndarray, dict[str, Any]]] = {
         POINT: (np.arange(ra.capacity, dtype=np.int64), {"long_name": "sample index (in blocks of block_points)"}),
     }
-    for dim, values in ra.extra_coords.items():
-        coords[dim] = (values, {"long_name": f"extra output dimension of {ra.kernel.name}"})
-    attrs = {
-        "title": f"pairsweep adaptive result: {ra.kernel.name}",
-        "kernel": ra.kernel.name,
-        "kernel_version": ra.kernel.version,
-        "reference": ra.kernel.reference,
-        "pairsweep": {
-            "format": STORE_FORMAT,
-            "spec": ra.canonical(),
-            "spec_hash": ra.spec_hash,
-            "extra_sizes": {d: len(v) for d, v in ra.extra_coords.items()},
-            "created": _now(),
-            "host": socket.gethostname(),
-            "user": getpass.getuser(),
-            "versions": _versions(),
-            "runs": [],
-        },
-    }
-    create_store(ra.store, coords=coords, variables=_variables(ra), attrs=attrs)
+    attrs = store_attrs("pairsweep adaptive result", ra.kernel, ra.canonical(), ra.spec_hash, ra.extra_coords)
+    create_store(ra.store, coords=coords | extra_coordinates(ra.kernel, ra.extra_coords),
+                 variables=_variables(ra), attrs=attrs)
 
 
 # ---------------------------------------------------------------------------------------

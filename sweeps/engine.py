@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 from distributed import Client
-
 from pairsweep.cluster import ClusterError, connect
 from pairsweep.cluster import validate as validate_cluster
 from pairsweep.kernels import Status
@@ -150,16 +149,22 @@ def spec_differences(
     return diffs
 
 
-def _variables(rs: ResolvedSweep) -> list[Variable]:
+def kernel_variables(
+    kernel: Any, extra_coords: Mapping[str, np.ndarray], dims: tuple[str, ...] = (),
+    shape: tuple[int, ...] = (), chunks: tuple[int, ...] = (),
+) -> list[Variable]:
+    """One variable per kernel output and ``status`` (CF flags), over the leading ``dims``
+    (a grid's axes; none for an adaptive store, whose ``point`` dimension
+    :func:`pairsweep.storage.points.point_variables` adds)."""
     variables = []
-    for o in rs.kernel.outputs:
-        extra = tuple(len(rs.extra_coords[d]) for d in o.dims)
+    for o in kernel.outputs:
+        extra = tuple(len(extra_coords[d]) for d in o.dims)
         variables.append(
             Variable(
                 name=o.name,
-                dims=rs.dims + o.dims,
-                shape=rs.shape + extra,
-                chunks=rs.chunks + extra,
+                dims=dims + o.dims,
+                shape=shape + extra,
+                chunks=chunks + extra,
                 dtype=o.dtype,
                 fill_value=o.fill_value,
                 attrs={"units": o.unit, "long_name": o.description},
@@ -168,9 +173,9 @@ def _variables(rs: ResolvedSweep) -> list[Variable]:
     variables.append(
         Variable(
             name="status",
-            dims=rs.dims,
-            shape=rs.shape,
-            chunks=rs.chunks,
+            dims=dims,
+            shape=shape,
+            chunks=chunks,
             dtype="uint8",
             fill_value=int(Status.NOT_COMPUTED),
             attrs={
@@ -183,15 +188,45 @@ def _variables(rs: ResolvedSweep) -> list[Variable]:
     return variables
 
 
+def extra_coordinates(kernel: Any, extra_coords: Mapping[str, np.ndarray]) -> dict[str, tuple[np.ndarray, dict[str, Any]]]:
+    """The coordinates of the kernel's extra output dimensions (e.g. ``ell``)."""
+    return {dim: (values, {"long_name": f"extra output dimension of {kernel.name}"})
+            for dim, values in extra_coords.items()}
+
+
+def store_attrs(title: str, kernel: Any, canonical: dict[str, Any], spec_hash: str,
+                extra_coords: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """A new store's root attributes: the kernel, the spec and its hash, provenance."""
+    return {
+        "title": f"{title}: {kernel.name}",
+        "kernel": kernel.name,
+        "kernel_version": kernel.version,
+        "reference": kernel.reference,
+        "pairsweep": {
+            "format": STORE_FORMAT,
+            "spec": canonical,
+            "spec_hash": spec_hash,
+            "extra_sizes": {d: len(v) for d, v in extra_coords.items()},
+            "created": _now(),
+            "host": socket.gethostname(),
+            "user": getpass.getuser(),
+            "versions": _versions(),
+            "runs": [],
+        },
+    }
+
+
+def _variables(rs: ResolvedSweep) -> list[Variable]:
+    return kernel_variables(rs.kernel, rs.extra_coords, rs.dims, rs.shape, rs.chunks)
+
+
 def _coords(rs: ResolvedSweep) -> dict[str, tuple[np.ndarray, dict[str, Any]]]:
     params = rs.kernel.parameter_map
     coords = {
         a.name: (np.asarray(a.values), {"units": params[a.name].unit, "long_name": params[a.name].description})
         for a in rs.axes
     }
-    for dim, values in rs.extra_coords.items():
-        coords[dim] = (values, {"long_name": f"extra output dimension of {rs.kernel.name}"})
-    return coords
+    return coords | extra_coordinates(rs.kernel, rs.extra_coords)
 
 
 def _stored_axis(store: Path, name: str) -> list[Any]:
@@ -404,23 +439,7 @@ def _create(rs: ResolvedSweep) -> None:
     """Create the store of ``rs`` (atomically; see :func:`create_store`)."""
     store = rs.store
     store.parent.mkdir(parents=True, exist_ok=True)
-    attrs = {
-        "title": f"pairsweep result: {rs.kernel.name}",
-        "kernel": rs.kernel.name,
-        "kernel_version": rs.kernel.version,
-        "reference": rs.kernel.reference,
-        "pairsweep": {
-            "format": STORE_FORMAT,
-            "spec": rs.canonical(),
-            "spec_hash": rs.spec_hash,
-            "extra_sizes": {d: len(v) for d, v in rs.extra_coords.items()},
-            "created": _now(),
-            "host": socket.gethostname(),
-            "user": getpass.getuser(),
-            "versions": _versions(),
-            "runs": [],
-        },
-    }
+    attrs = store_attrs("pairsweep result", rs.kernel, rs.canonical(), rs.spec_hash, rs.extra_coords)
     create_store(store, coords=_coords(rs), variables=_variables(rs), attrs=attrs)
 
 
