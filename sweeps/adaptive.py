@@ -43,7 +43,6 @@ from pairsweep.kernels import Status
 from pairsweep.storage import ledger
 from pairsweep.storage.errors import StoreError
 from pairsweep.storage.layout import (
-    MANIFEST,
     Variable,
     create_store,
     read_root_attrs,
@@ -72,6 +71,7 @@ from .engine import (
     extra_coordinates,
     kernel_variables,
     store_attrs,
+    unreadable_store,
 )
 from .runner import RunLoop, SweepReport
 from .spec import SpecError
@@ -116,10 +116,7 @@ def check_adaptive_store(sweep: AdaptiveSweep) -> tuple[ResolvedAdaptive, bool]:
         meta = read_root_attrs(store)["pairsweep"]
         stored = meta["spec"]
     except Exception as exc:  # noqa: BLE001 - anything unreadable is not ours to touch
-        if (store / MANIFEST).is_file():
-            raise StoreError(f"store: {store} is a pairsweep store but its root metadata cannot be read "
-                             f"({type(exc).__name__}: {exc}); run `pairsweep verify {store}` to repair it") from None
-        raise SpecMismatchError(f"store: {store} exists and is not a pairsweep store; choose another path") from None
+        raise unreadable_store(store, exc) from None
     stored_block = (stored.get("adaptive") or {}).get("block_points")
     if _table(sweep).block_points is None and isinstance(stored_block, int) and 1 <= stored_block <= ra.npoints:
         # the default block size comes from the kernel's speed estimate, which may change

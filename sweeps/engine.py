@@ -235,6 +235,20 @@ def _stored_axis(store: Path, name: str) -> list[Any]:
     return np.asarray(zarr.open_group(str(store), mode="r")[name][...]).tolist()
 
 
+def unreadable_store(store: Path, exc: Exception) -> StoreError | SpecMismatchError:
+    """The error for an existing ``store`` whose pairsweep metadata could not be read:
+    a damaged pairsweep store (repairable by verify), or a directory that is not ours."""
+    if (store / MANIFEST).is_file():
+        return StoreError(
+            f"store: {store} is a pairsweep store but its root metadata cannot be read "
+            f"({type(exc).__name__}: {exc}); run `pairsweep verify {store}` to repair it"
+        )
+    return SpecMismatchError(
+        f"store: {store} exists and is not a pairsweep store ({type(exc).__name__}: {exc}); "
+        "choose another path or remove it yourself"
+    )
+
+
 def check_store(sweep: Sweep) -> tuple[ResolvedSweep, bool]:
     """Validate ``sweep`` and its store without writing anything.
 
@@ -279,15 +293,7 @@ def plan_store(sweep: Sweep) -> tuple[ResolvedSweep, bool, Extension | None]:
         meta = read_root_attrs(store)["pairsweep"]
         stored = canonical_stored_spec(meta["spec"], rs.kernel.parameter_map)
     except Exception as exc:  # noqa: BLE001 - anything unreadable is not ours to touch
-        if (store / MANIFEST).is_file():
-            raise StoreError(
-                f"store: {store} is a pairsweep store but its root metadata cannot be read "
-                f"({type(exc).__name__}: {exc}); run `pairsweep verify {store}` to repair it"
-            ) from None
-        raise SpecMismatchError(
-            f"store: {store} exists and is not a pairsweep store ({type(exc).__name__}: {exc}); "
-            "choose another path or remove it yourself"
-        ) from None
+        raise unreadable_store(store, exc) from None
     new = rs.canonical()
     extended = bool(list_parts(store))
     extension = None

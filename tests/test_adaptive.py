@@ -295,3 +295,12 @@ def test_a_spec_that_leaves_block_points_to_the_default_resumes_with_the_stores(
     assert exists and ra.block_points == 16
     with pytest.raises(SpecMismatchError, match="adaptive.block_points: store has 16, spec has 8"):
         check_adaptive_store(_sweep(store, npoints=32, block_points=8))
+
+
+def test_an_adaptive_spec_never_touches_a_directory_that_is_not_a_store(tmp_path):
+    store = tmp_path / "x.zarr"
+    store.mkdir()
+    (store / "notes.txt").write_text("mine")
+    with pytest.raises(SpecMismatchError, match="exists and is not a pairsweep store"):
+        check_adaptive_store(_sweep(store))
+    assert [p.name for p in store.iterdir()] == ["notes.txt"]
