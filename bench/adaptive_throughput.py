@@ -27,7 +27,8 @@ sys.path.insert(0, str(HERE))
 import adaptive_common  # noqa: E402
 import numpy as np  # noqa: E402
 from adaptive_common import PointFunction, evaluate  # noqa: E402
-from distributed import Client, LocalCluster  # noqa: E402
+
+from pairsweep.cluster import connect  # noqa: E402
 
 KERNEL = "mixd_bilayer"
 FIXED = {"L": 30, "d": 1, "doping": 8 / 30, "eps": 0.0}
@@ -45,8 +46,9 @@ def loop_rate(n: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--points", type=int, default=10000)
     args = parser.parse_args()
-    n_pairsweep, n_runner = (3000, 400) if not args.quick else (1000, 200)
+    n_pairsweep, n_runner = (args.points, 400) if not args.quick else (1000, 200)
 
     from adaptive import BlockingRunner, Learner2D
 
@@ -57,7 +59,9 @@ def main() -> None:
     before = loop_rate(300)
     tmp = Path(tempfile.mkdtemp(prefix="adaptive-throughput-"))
     try:
-        with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster, Client(cluster) as client:
+        # pairsweep's own local cluster (what `pairsweep run` starts; see cluster/local.py),
+        # used by all three contenders
+        with connect("local", {"n_workers": 2, "dashboard_address": ":0"}) as client:
             client.upload_file(adaptive_common.__file__)
             client.run(loop_rate, 20)  # the same warm-up on the workers
             t = time.perf_counter()
