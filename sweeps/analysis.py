@@ -15,6 +15,10 @@ inside xarray's dask path).
 
 Log-spaced axes (see :func:`~pairsweep.sweeps.selection.is_log_spaced`) are fitted and
 interpolated in the logarithm of the coordinate, the variable in which their grid is even.
+
+An adaptive result (samples along ``point``) goes to :func:`maximum` as it is: the fit then
+runs through the samples nearest the best one. For :func:`level_line`, put it on a grid
+first with :func:`~pairsweep.sweeps.adaptive_grid.to_grid`.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from itertools import product
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from pairsweep.storage.points import POINT
 
 from .selection import is_log_spaced
 from .spec import SpecError
@@ -44,7 +50,9 @@ class Maximum:
 
     ``value`` and ``coords`` are refined between grid points by a local quadratic fit when the
     fit is trustworthy (``refined``); otherwise they are the grid maximum's. ``note`` says why
-    a refinement was not used. Units are those of the variable and of each coordinate.
+    a refinement was not used. Units are those of the variable and of each coordinate. For
+    an adaptive result, "grid" means the best ok sample, and ``coords`` name the sampled
+    parameters only (the learner selected is the caller's selection).
     """
 
     value: float
@@ -102,13 +110,20 @@ def maximum(ds: xr.Dataset, var: str, dims: Sequence[str] | None = None) -> Maxi
     dims
         The dimensions to search; default all of ``var``'s.
 
-    The refinement fits a full quadratic (1 + n + n(n+1)/2 terms) by least squares to the ok
+    On an adaptive result (a ``point`` dimension) the samples are fitted directly; see
+    :func:`_scattered_maximum`. On a grid, the refinement fits a full quadratic
+    (1 + n + n(n+1)/2 terms) by least squares to the ok
     points of the 3^n neighbourhood of the grid maximum, in coordinates scaled by the local
     grid spacing. Its stationary point is used when the fitted Hessian is negative definite
     and the point lies within one grid step of the grid maximum; otherwise the grid maximum is
     returned with ``refined=False`` and a note. A maximum on the edge of the grid is not
     extrapolated along that dimension (``on_edge`` names it).
     """
+    if POINT in ds.dims and "adaptive" in (ds.attrs.get("pairsweep") or {}).get("spec", {}):
+        if dims is not None and list(dims) != [POINT]:
+            raise SpecError(f"dims: an adaptive result's samples lie along {POINT!r}; "
+                            f"give dims=[{POINT!r}] or leave it out")
+        return _scattered_maximum(ds, var)
     values, dims = _ok_values(ds, var, dims)
     if not np.isfinite(values).any():
         raise SpecError(f"variable: {var} has no ok, finite value in this selection")
@@ -153,6 +168,81 @@ def maximum(ds: xr.Dataset, var: str, dims: Sequence[str] | None = None) -> Maxi
         scaled = centre[j] + u_star[j] * step[j]
         coords[dims[k]] = float(np.exp(scaled) if axes[k][1] else scaled)
     return Maximum(value, coords, grid_value, grid_coords, True, "", edge)
+
+
+def _scattered_maximum(ds: xr.Dataset, var: str) -> Maximum:
+    """:func:`maximum` of an adaptive result: the best ok sample, refined by a quadratic
+    least-squares fit to its ``2 × (terms of the quadratic)`` nearest ok samples (12 in 2-D).
+
+    Distances and the fit are in the learner's coordinates (each sampled parameter scaled
+    to [0, 1] over its bounds, log10 first for log parameters), so the neighbourhood is the
+    one the learner refined. The fit's stationary point is used when its Hessian is negative
+    definite and it lies no farther from the best sample than the farthest neighbour used;
+    otherwise the best sample is returned with ``refined=False`` and a note.
+    """
+    from .adaptive_grid import adaptive_spec_of
+
+    spec = adaptive_spec_of(ds)
+    sampled = list(spec["bounds"])
+    log = set(spec.get("log", []))
+    values, _ = _ok_values(ds, var, [POINT])
+    ok = np.isfinite(values)
+    for name, axis in spec.get("learner_axes", {}).items():
+        if len(axis) < 2:
+            continue
+        # slots never written hold NaN coordinates: only ok samples say which learners remain
+        here = np.asarray(ds[name].values)[ok] if name in ds.coords else None
+        if here is None or np.unique(here).size > 1:
+            raise SpecError(f"{name}: this result has one learner per {name} value ({', '.join(map(str, axis))}); "
+                            f"select one first, e.g. ds.isel(point=ds[{name!r}].values == {axis[0]!r})")
+    if not ok.any():
+        raise SpecError(f"variable: {var} has no ok, finite value in this selection")
+
+    def learner_space(name: str) -> np.ndarray:
+        lo, hi = (np.log10(b) if name in log else b for b in spec["bounds"][name])
+        x = np.asarray(ds[name].values, dtype=float)
+        return ((np.log10(x) if name in log else x) - lo) / (hi - lo)
+
+    xs = np.stack([learner_space(n) for n in sampled], axis=1)[ok]
+    vs = values[ok]
+    params = {n: np.asarray(ds[n].values, dtype=float)[ok] for n in sampled}
+    best = int(np.argmax(vs))
+    grid_value = float(vs[best])
+    grid_coords = {n: float(params[n][best]) for n in sampled}
+    n_dim = len(sampled)
+    n_terms = 1 + n_dim + n_dim * (n_dim + 1) // 2
+    edge = tuple(n for j, n in enumerate(sampled) if min(xs[best, j], 1 - xs[best, j]) <= 1e-12)
+
+    def unrefined(note: str) -> Maximum:
+        return Maximum(grid_value, grid_coords, grid_value, grid_coords, False, note, edge)
+
+    if len(vs) < 2 * n_terms:
+        return unrefined(f"only {len(vs)} ok samples, the fit uses {2 * n_terms}")
+    distance = np.linalg.norm(xs - xs[best], axis=1)
+    near = np.argsort(distance, kind="stable")[: 2 * n_terms]
+    radius = float(distance[near].max())
+    if radius == 0:
+        return unrefined("the samples nearest the best one all sit on it")
+    u = (xs[near] - xs[best]) / radius
+    design = np.array([_quadratic_terms(r) for r in u])
+    if np.linalg.matrix_rank(design) < n_terms:
+        return unrefined("the samples nearest the best one do not determine a quadratic (e.g. on a line)")
+    coef, *_ = np.linalg.lstsq(design, vs[near], rcond=None)
+    gradient, hessian = _gradient_hessian(coef, n_dim)
+    if np.any(np.linalg.eigvalsh(hessian) >= 0):
+        return unrefined("the local quadratic fit is not concave")
+    u_star = -np.linalg.solve(hessian, gradient)
+    if np.linalg.norm(u_star) > 1.0:
+        return unrefined("the fitted maximum lies outside the samples used for the fit")
+    x_star = xs[best] + u_star * radius
+    if np.any(x_star < 0) or np.any(x_star > 1):
+        return unrefined("the fitted maximum lies outside the sampled bounds")
+    coords = {}
+    for j, n in enumerate(sampled):
+        lo, hi = (np.log10(b) if n in log else b for b in spec["bounds"][n])
+        x = lo + x_star[j] * (hi - lo)
+        coords[n] = float(10**x if n in log else x)
+    return Maximum(float(coef @ _quadratic_terms(u_star)), coords, grid_value, grid_coords, True, "", edge)
 
 
 def _quadratic_terms(u: np.ndarray) -> np.ndarray:

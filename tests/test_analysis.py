@@ -99,3 +99,52 @@ def test_on_a_real_lazy_store(tmp_path, client):
     line = level_line(ds, "f", 0.5)
     exact = np.sin(line["x"]) * np.exp(-line["y"] ** 2)
     assert len(line) > 10 and np.allclose(exact, 0.5, atol=0.03)
+
+
+def _samples(x, y, v, status=None, learner_axes=None, extra=None):
+    """An adaptive result as open_result gives it: samples along `point`, spec in attrs."""
+    spec = {"adaptive": {"bounds": {"x": [0.0, 1.0], "y": [0.0, 1.0]}, "log": [], "learner_axes": learner_axes or {}}}
+    status = np.zeros(len(v), np.uint8) if status is None else status
+    coords = {"x": ("point", x), "y": ("point", y), "point": np.arange(len(v)), **(extra or {})}
+    return xr.Dataset({"v": ("point", v), "status": ("point", status)}, coords=coords, attrs={"pairsweep": {"spec": spec}})
+
+
+def test_maximum_of_scattered_samples_is_exact_for_a_paraboloid_and_careful_elsewhere():
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(0, 1, 200), rng.uniform(0, 1, 200)
+
+    def bowl(x, y):
+        return 2.0 - (x - 0.43) ** 2 - 3 * (y - 0.61) ** 2 + 0.5 * (x - 0.43) * (y - 0.61)
+
+    m = maximum(_samples(x, y, bowl(x, y)), "v")
+    assert m.refined and m.coords == pytest.approx({"x": 0.43, "y": 0.61}, abs=1e-9) and m.value == pytest.approx(2.0)
+    # a failed sample is never the maximum, even with the largest value
+    v = bowl(x, y)
+    v[0], status = 99.0, np.zeros(200, np.uint8)
+    status[0] = 2
+    assert maximum(_samples(x, y, v, status), "v").value == pytest.approx(2.0)
+    # the top beyond the bounds: the best sample, unrefined, never an extrapolation
+    tilted = 1.0 - (x - 1.2) ** 2 - (y - 0.5) ** 2
+    m = maximum(_samples(x, y, tilted), "v")
+    assert not m.refined and "outside" in m.note and m.value == tilted.max()
+    # every neighbour on the best sample: no fit, no division by zero
+    m = maximum(_samples(np.full(12, 0.5), np.full(12, 0.5), np.ones(12)), "v")
+    assert not m.refined and "sit on it" in m.note
+
+
+def test_maximum_of_scattered_samples_needs_one_learner_and_leaves_grids_with_a_point_axis_alone():
+    x = np.tile(np.linspace(0.1, 0.9, 8), 2)
+    y = np.repeat([0.2, 0.4], 8)
+    v = -((x - 0.5) ** 2)
+    doping = np.repeat([0.1, 0.2], 8)
+    ds = _samples(x, y, v, learner_axes={"doping": [0.1, 0.2]}, extra={"doping": ("point", doping)})
+    with pytest.raises(SpecError, match="doping: this result has one learner per doping value"):
+        maximum(ds, "v")
+    # a learner axis with one value, in a store with slots never written (NaN coordinates)
+    one = _samples(x, y, v, learner_axes={"doping": [0.1]},
+                   extra={"doping": ("point", np.where(np.arange(16) < 12, 0.1, np.nan))})
+    assert maximum(one, "v").grid_value == v.max()  # not refused
+    # a grid whose axis happens to be called "point" is a grid
+    grid = xr.Dataset({"v": ("point", [0.0, 1.0, 0.0]), "status": ("point", np.zeros(3, np.uint8))},
+                      coords={"point": [0.0, 1.0, 2.0]})
+    assert maximum(grid, "v").coords == {"point": 1.0}
