@@ -9,7 +9,9 @@ Reference: for 26 values of t∥ the root in J⊥ by Brent's method on the kerne
 A sample set's line: its points interpolated (C¹ Clough–Tocher over their Delaunay
 triangulation, the same for grids and adaptive samples) along J⊥ (2001 values) at each
 reference t∥, root by linear interpolation between the sign change. Prints the max and
-mean |ΔJ⊥| over the 26 reference points.
+mean |ΔJ⊥| over the 26 reference points, then, for a few line errors, the evaluations each
+method needs: the smallest n from which every larger grid (budget) of its series has a max
+|ΔJ⊥| at most that error (the uniform grid's error does not fall monotonically).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
 from adaptive_common import evaluate  # noqa: E402
-from distributed import Client, LocalCluster  # noqa: E402
+from pairsweep.cluster import connect  # noqa: E402
 
 KERNEL = "mixd_bilayer"
 FIXED = {"L": 30, "d": 1, "doping": 8 / 30, "eps": 0.0}
@@ -67,8 +69,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     # up to 64 x 64: where the uniform grid reaches the error adaptive reaches at 250 points
-    sizes = [6, 8, 12, 16, 24, 32, 48, 64] if not args.quick else [6, 8, 12, 16]
-    budgets = [36, 64, 100, 150, 250, 400] if not args.quick else [36, 64, 100, 150]
+    sizes = [6, 8, 12, 16, 24, 32, 36, 40, 44, 48, 56, 64] if not args.quick else [6, 8, 12, 16]
+    budgets = [36, 64, 100, 150, 175, 200, 225, 250, 300, 350, 400] if not args.quick else [36, 64, 100, 150]
 
     from pairsweep.sweeps import open_result, run_sweep
     from pairsweep.sweeps.adaptive_spec import AdaptiveSweep
@@ -79,8 +81,11 @@ def main() -> None:
           f"({time.perf_counter() - t0:.0f} s)")
     print(f"{'method':<20} {'evals':>6} {'max |dJ|':>10} {'mean |dJ|':>10}")
 
+    errors: dict[str, list[tuple[int, float]]] = {}
+
     def row(method: str, n: int, found: np.ndarray) -> None:
         err = np.abs(found - ref)
+        errors.setdefault(method, []).append((n, float(np.max(err))))  # NaN (a missed crossing) never meets
         bad = int(np.isnan(err).sum())
         print(f"{method:<20} {n:>6} {np.nanmax(err):>10.5f} {np.nanmean(err):>10.5f}"
               + (f"  ({bad} reference points without a crossing)" if bad else ""), flush=True)
@@ -91,7 +96,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="adaptive-crossover-"))
     try:
-        with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster, Client(cluster) as client:
+        with connect("local", {"n_workers": 2, "dashboard_address": ":0"}) as client:
             run_sweep(AdaptiveSweep(kernel=KERNEL, store=tmp / "a.zarr", fixed=FIXED, adaptive={
                 "output": "sc_cc_balance", "loss": "level", "level": 0.0,
                 "bounds": {"J_perp": list(J), "t_par": list(T)}, "npoints": budgets[-1], "block_points": 10,
@@ -102,6 +107,20 @@ def main() -> None:
             row("pairsweep adaptive", n, line(part.J_perp.values, part.t_par.values, part.sc_cc_balance.values))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    for target in (1e-3, 3e-4, 1e-4):
+        need = {m: _needs(rows, target) for m, rows in errors.items()}
+        u, a = need["uniform grid"], need["pairsweep adaptive"]
+        ratio = f"{a / u:.2f}" if u and a else "n/a"
+        print(f"max |dJ| <= {target:g}: uniform grid needs {u}, pairsweep adaptive {a} (ratio {ratio})")
+
+
+def _needs(rows: list[tuple[int, float]], target: float) -> int | None:
+    need = None
+    for n, err in sorted(rows, reverse=True):
+        if not err <= target:
+            break
+        need = n
+    return need
 
 
 if __name__ == "__main__":

@@ -2,14 +2,18 @@
 on 2 single-threaded workers, against 2 × the kernel's single-core loop and against
 python-adaptive's own Runner (one future per point) on the same cluster, in one run.
 
-    python bench/adaptive_throughput.py           # ~1-2 minutes on 2 shared cores
+    python bench/adaptive_throughput.py                 # 10^4 points, ~1.5 minutes on 2 cores
+    python bench/adaptive_throughput.py --points 3000   # a shorter sweep
     python bench/adaptive_throughput.py --quick
 
 Same learner (Learner2D, default loss) and region (J⊥/V ∈ [0.5, 2] × t∥/V ∈ [0.05, 0.3],
 L = 30, δ = 8/30) for both. The single-core rate is measured before and after the sweeps
 (the machine is shared; the mean is used). points/s of a sweep = points / its wall time,
-cluster start excluded. The grid engine on the same kernel, points and block size gives
-pairsweep's own ceiling on the machine (the client shares the 2 cores with the workers).
+cluster start excluded, the sweep's own start (store creation, ~0.5 s) included: with
+10^4 points it is a few per cent of the run, with 3000 about a tenth. All three run on
+pairsweep's local cluster (what ``pairsweep run`` starts). The grid engine on the same
+kernel, points and block size gives pairsweep's own ceiling on the machine (the client
+shares the 2 cores with the workers).
 """
 
 from __future__ import annotations

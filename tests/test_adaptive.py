@@ -16,7 +16,7 @@ from kill_helpers import kill_after_blocks
 from pairsweep.kernels import Status
 from pairsweep.storage import ledger, store_status
 from pairsweep.storage.verify import verify_store
-from pairsweep.sweeps import SpecMismatchError, Sweep, load_spec, maximum, open_result, run_sweep
+from pairsweep.sweeps import SpecError, SpecMismatchError, Sweep, load_spec, maximum, open_result, run_sweep
 from pairsweep.sweeps.adaptive import AdaptiveRunner, check_adaptive_store
 from pairsweep.sweeps.adaptive_grid import to_grid
 from pairsweep.sweeps.adaptive_spec import AdaptiveSweep
@@ -44,6 +44,15 @@ def test_maximum_loss_fills_the_budget_near_the_top_and_stores_true_values(tmp_p
     # on a grid, analysis.maximum finds the top of sin(x) exp(-y^2) at (pi/2, 0)
     m = maximum(to_grid(ds, "f", n=121), "f", dims=["x", "y"])
     assert abs(m.coords["x"] - np.pi / 2) < 0.05 and abs(m.coords["y"]) < 0.05 and m.value > 0.99
+    # on the samples themselves: a quadratic through the best sample's 12 nearest neighbours
+    # (the top is quadratic to 4th order: sin(x) exp(-y^2) = 1 - u^2/2 - y^2 + O(4))
+    s = maximum(ds, "f")
+    assert s.refined and s.grid_value == ds.f.values.max()
+    assert abs(s.coords["x"] - np.pi / 2) < 0.01 and abs(s.coords["y"]) < 0.01, s
+    assert s.value == pytest.approx(1.0, abs=2e-3) and s.value >= s.grid_value - 1e-12
+    assert maximum(ds, "f", dims=["point"]) == s
+    with pytest.raises(SpecError, match="dims: an adaptive result"):
+        maximum(ds, "f", dims=["x"])
     assert store_status(tmp_path / "a.zarr").points_done == 96
     assert verify_store(tmp_path / "a.zarr", repair=False).clean
 
@@ -72,6 +81,13 @@ def test_log_parameter_and_learner_grid_with_an_indexed_output(tmp_path, client)
         # learnt in log space: x < 0.3 is 3 % of the range but half of it in log10 x; x**2
         # curves most at large x, yet the small decades keep well over 3 % of the points
         assert np.mean(xs < 0.3) > 0.1
+    # one learner per y value: a maximum needs one of them selected
+    with pytest.raises(SpecError, match="y: this result has one learner per y value"):
+        maximum(ds.sel(k=2), "moments")
+    # x**2 on [0.01, 10] tops at the upper bound; the fit (in log10 x) is convex there, so
+    # the best sample is returned unrefined, in parameter units
+    top = maximum(ds.sel(k=2).isel(point=ds.y.values == 1.0), "moments")
+    assert not top.refined and top.coords["x"] == pytest.approx(10.0) and top.value == pytest.approx(100.0)
     grid = to_grid(ds, "moments", n=9)
     assert grid.moments.dims == ("y", "x", "k")
     np.testing.assert_allclose(grid.x.values, np.geomspace(0.01, 10.0, 9))
@@ -89,9 +105,12 @@ def test_one_dimensional_maximum_and_three_dimensional_level(tmp_path, client):
                         adaptive={"output": "f", "loss": "maximum", "bounds": {"x": [0.0, 3.0]}, "npoints": 40,
                                   "block_points": 4})
     assert run_sweep(one, client=client, progress=False, durable=False).complete
-    x = open_result(tmp_path / "1d.zarr").x.values
+    ds1 = open_result(tmp_path / "1d.zarr").load()
+    x = ds1.x.values
     # sin(x) tops at pi/2; the window +-0.3 is a fifth of the interval
     assert np.mean(np.abs(x - np.pi / 2) < 0.3) > 0.4
+    m = maximum(ds1, "f")
+    assert m.refined and abs(m.coords["x"] - np.pi / 2) < 1e-3 and m.value == pytest.approx(1.0, abs=1e-5)
     three = AdaptiveSweep(kernel="engine_kernels:SMOOTH", store=tmp_path / "3d.zarr",
                           adaptive={"output": "f", "loss": "level", "level": 0.5, "npoints": 96, "block_points": 8,
                                     "bounds": {"x": [-3.0, 3.0], "y": [-2.0, 2.0], "delay": [0.0, 1e-5]}})
@@ -304,3 +323,19 @@ def test_an_adaptive_spec_never_touches_a_directory_that_is_not_a_store(tmp_path
     with pytest.raises(SpecMismatchError, match="exists and is not a pairsweep store"):
         check_adaptive_store(_sweep(store))
     assert [p.name for p in store.iterdir()] == ["notes.txt"]
+
+
+def test_default_block_points_is_about_a_second_of_kernel_time_and_at_most_a_32nd_of_the_budget():
+    from pairsweep.kernels import get_kernel
+    from pairsweep.sweeps.adaptive_spec import resolve_adaptive
+
+    def block(kernel: str, npoints: int, bounds: dict) -> int:
+        table = {"output": "f" if kernel.startswith("engine") else "Tc_K", "bounds": bounds, "npoints": npoints}
+        return resolve_adaptive(AdaptiveSweep(kernel=kernel, store="unused.zarr", adaptive=table)).block_points
+
+    spp = get_kernel("multigap_lifshitz").seconds_per_point
+    second = int(np.ceil(1.0 / spp))
+    dome = {"eta": [-0.5, 2.0], "g": [0.2, 0.49]}
+    assert block("multigap_lifshitz", 96, dome) == min(second, 3)      # 96 // 32
+    assert block("multigap_lifshitz", 4096, dome) == second
+    assert block("multigap_lifshitz", 20, dome) == 1                  # never 0
