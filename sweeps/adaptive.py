@@ -318,7 +318,7 @@ class AdaptiveRunner(RunLoop):
         """Tell the learners a finished block's values."""
         asked = self.asked.pop(block_id)
         self.done[block_id] = True
-        values = self._driving(np.asarray(summary.pop("values")[self.ra.output]))
+        values = self._driving(np.asarray(summary.pop("values")))
         status = summary.pop("status")
         for (learner, x), value, st in zip(asked, values, status, strict=True):
             self.learners.tell(learner, x, float(value), st == Status.OK)

@@ -27,7 +27,6 @@ from .execute import evaluate_block, store_kernel
 __all__ = ["compute_points_block"]
 
 
-
 @dataclass(frozen=True)
 class _Context:
     kernel: Kernel
@@ -36,6 +35,7 @@ class _Context:
     parameters: tuple[str, ...]
     block: int
     names: tuple[str, ...]
+    output: str
 
 
 @lru_cache(maxsize=8)
@@ -47,7 +47,7 @@ def _context(store: str, spec_hash: str) -> _Context:
     return _Context(kernel=kernel, fixed=dict(spec["fixed"]),
                     extra_sizes={k: int(v) for k, v in attrs["extra_sizes"].items()},
                     parameters=parameters, block=int(spec["chunks"][POINT]),
-                    names=(*parameters, *(o.name for o in kernel.outputs), "status"))
+                    names=(*parameters, *(o.name for o in kernel.outputs), "status"), output=a["output"])
 
 
 def compute_points_block(store: str, block_id: int, spec_hash: str, run_id: str,
@@ -78,5 +78,5 @@ def compute_points_block(store: str, block_id: int, spec_hash: str, run_id: str,
     }
     entry = {**summary, "messages": {str(block_id * n + i): m for i, m in result.messages.items()}}
     ledger.write_entry(store, block_id, sealed({**entry, "chunks": chunks}))
-    return {**summary, "values": {k: v.tolist() for k, v in result.outputs.items()},
-            "status": result.status.tolist()}
+    # only the output that drives the learners goes back: the rest is in the store
+    return {**summary, "values": result.outputs[ctx.output].tolist(), "status": result.status.tolist()}
