@@ -7,8 +7,9 @@ The loop (:class:`AdaptiveRunner`, python-adaptive's runner shape):
 2. While the in-flight window has room and blocks are free, the learners are asked for
    whole blocks' worth of points (``block_points`` each); each block goes to one Dask task.
    The window is ``execution.max_in_flight`` or, by default, one block per worker of the
-   cluster's capacity (on SLURM/PBS the capacity it can reach, as for grids), up to four
-   per worker as long as the blocks in flight stay under 10 % of the budget;
+   cluster's capacity (on SLURM/PBS the capacity it can reach, as for grids), growing to
+   at most four per worker as long as the points in flight stay under a quarter of the
+   points told and the blocks in flight under 10 % of the budget;
    it is refilled half a window at a time with one ask: few enough that the learners choose with most results known, enough
    that no worker waits while the client asks.
 3. A task evaluates its points (:func:`pairsweep.sweeps.execute.evaluate_block`), writes
@@ -180,17 +181,28 @@ class AdaptiveRunner(RunLoop):
         # a larger window means fewer, larger asks: on 2 cores shared with the client, a
         # 10^4-point Learner2D sweep went from 0.76-0.77 to 0.78-0.84 of 2 x the plain loop
         # (the client's CPU 4.2 s -> 3.1 s; bench/adaptive_throughput.py).
-        window = max_in_flight or ra.sweep.max_in_flight or max(
-            workers, min(4 * workers, ra.npoints // (10 * ra.block_points)))
+        self.workers = workers
+        self.fixed_window = max_in_flight or ra.sweep.max_in_flight
+        self.window_max = self.fixed_window or max(workers, min(4 * workers, ra.npoints // (10 * ra.block_points)))
+        self.n_told = self.n_stored
         super().__init__(
             client, self.store, ra.spec_hash, n_points=ra.capacity, n_blocks=ra.n_blocks,
             blocks_already_done=int(self.done.sum()), points_already_done=self.n_stored,
-            max_in_flight=window, progress=progress, durable=durable, verbosity=verbosity, lock=lock,
+            max_in_flight=self.window(), progress=progress, durable=durable, verbosity=verbosity, lock=lock,
         )
-        # Refilled in batches of half the window: one ask for several blocks halves the
-        # client's loss passes, and the other half keeps every worker busy meanwhile.
-        self.batch = max(1, window // 2)
         self.goal = False
+
+    def window(self) -> int:
+        """Blocks in flight now: ``execution.max_in_flight`` if given; else at most a quarter
+        of the points the learners know, between one block per worker and the window above.
+
+        Early in a run the points chosen without their results are otherwise a large share
+        of all points: on the MixD crossover line (blocks of 10, 2 workers) 40 points in
+        flight from the start left a line error of 2e-2 at 100 and 150 points, 20 in flight
+        3e-3 and 6e-4 (bench/adaptive_crossover.py)."""
+        if self.fixed_window:
+            return self.fixed_window
+        return max(self.workers, min(self.window_max, self.n_told // (4 * self.ra.block_points)))
 
     def _learner_index(self, grid_params: np.ndarray) -> np.ndarray:
         """Learner of each point from its learner-grid values (C order over the axes)."""
@@ -271,8 +283,11 @@ class AdaptiveRunner(RunLoop):
         return ids
 
     def refill(self) -> None:
+        # Refilled in batches of half the window: one ask for several blocks halves the
+        # client's loss passes, and the other half keeps every worker busy meanwhile.
+        self.max_in_flight = self.window()
         room = self.max_in_flight - len(self.pending)
-        if room >= self.batch or not self.pending:
+        if room >= max(1, self.max_in_flight // 2) or not self.pending:
             self.submit(room)
 
     def _points_of(self, asked: list[tuple[int, Any]]) -> dict[str, list[float]]:
@@ -318,6 +333,7 @@ class AdaptiveRunner(RunLoop):
         """Tell the learners a finished block's values."""
         asked = self.asked.pop(block_id)
         self.done[block_id] = True
+        self.n_told += len(asked)
         values = self._driving(np.asarray(summary.pop("values")))
         status = summary.pop("status")
         for (learner, x), value, st in zip(asked, values, status, strict=True):
