@@ -339,3 +339,20 @@ def test_default_block_points_is_about_a_second_of_kernel_time_and_at_most_a_32n
     assert block("multigap_lifshitz", 96, dome) == min(second, 3)      # 96 // 32
     assert block("multigap_lifshitz", 4096, dome) == second
     assert block("multigap_lifshitz", 20, dome) == 1                  # never 0
+
+
+def test_the_window_grows_with_the_points_the_learners_know(tmp_path, client):
+    """One block per worker while few points are known, at most a quarter of the points told
+    in flight, never beyond the budget-based maximum; a given max_in_flight is kept as is."""
+    store = tmp_path / "w.zarr"
+    # window at most min(4 x 2 workers, 960 // 80) = 8 blocks; the goal stops it after the
+    # first blocks (any finite loss meets it), leaving a store with a few points told
+    sweep = _sweep(store, npoints=960, block_points=8, loss_goal=1e9)
+    run_sweep(sweep, client=client, progress=False, durable=False)
+    ra, _ = check_adaptive_store(sweep)
+    runner = AdaptiveRunner(ra, client, durable=False)
+    assert 0 < runner.n_told < 64 and runner.window() == 2      # one block per worker
+    for told, blocks in [(63, 2), (96, 3), (160, 5), (256, 8), (900, 8)]:
+        runner.n_told = told
+        assert runner.window() == blocks, told                   # told // (4 x 8), within [2, 8]
+    assert AdaptiveRunner(ra, client, durable=False, max_in_flight=5).window() == 5
