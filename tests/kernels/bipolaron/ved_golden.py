@@ -13,6 +13,17 @@ models, V > 0, the cloud / separation / phonon caps and both growth modes; ``max
 sets basis sizes from tens to tens of thousands of states. Each takes well under a second
 once compiled. Re-record (only with a version bump) by running this file:
 ``.venv/bin/python tests/kernels/bipolaron/ved_golden.py``.
+
+The last bits of a VED result depend on how many threads the BLAS uses (``np.vdot`` and
+``np.linalg.norm`` of long Lanczos vectors are split across threads). Sweeps compute in Dask
+workers, whose nanny sets ``OPENBLAS_NUM_THREADS`` (``OMP``, ``MKL``) to 1
+(``distributed.nanny.pre-spawn-environ``), so the values are recorded, and checked, in a
+subprocess with that environment (:data:`WORKER_ENV`): a test run with another BLAS thread
+count, or on a machine with more cores, then checks what a worker computes. They also
+depend on the BLAS build and the CPU's instruction set (OpenBLAS picks its kernels at run
+time), so the file keeps :func:`platform_signature`; elsewhere the floats are compared to
+1e-9 relative instead of bit for bit. The values at e82fa4e and after the rebuild are
+identical with one BLAS thread as with two (checked by running both commits' code).
 """
 
 from __future__ import annotations
@@ -20,12 +31,20 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 GOLDEN = Path(__file__).with_name("ved_golden.json")
+
+#: What distributed's nanny exports to every worker it starts (its pre-spawn-environ).
+WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 _SMALL = dict(max_memory_gb=0.05)
 
@@ -109,20 +128,54 @@ def basis_fingerprint(prob_kw: dict[str, Any], st_kw: dict[str, Any]) -> dict[st
             "r2": [float(x) for x in ser.r2], "nph": [float(x) for x in ser.nph]}
 
 
-def same(a: Any, b: Any) -> bool:
-    """Exact equality, NaN equal to NaN."""
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
+def same(a: Any, b: Any, rtol: float = 0.0) -> bool:
+    """Equality (within ``rtol`` for floats when given), NaN equal to NaN."""
+    if isinstance(a, float) and isinstance(b, float):
+        if math.isnan(a) and math.isnan(b):
+            return True
+        return a == b or (rtol > 0 and abs(a - b) <= rtol * max(abs(a), abs(b)))
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y, rtol) for x, y in zip(a, b))
     return type(a) is type(b) and a == b
 
 
-def record() -> None:
-    data = {"points": [{"kw": kw, "out": point_outputs(kw)} for kw in POINTS],
+def platform_signature() -> dict[str, str]:
+    """What decides the last bits besides the code: CPU architecture and instruction set,
+    BLAS build."""
+    import numpy as np
+
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        flags = set()
+    isa = next((f for f in ("avx512f", "avx2", "avx") if f in flags), "unknown")
+    return {"machine": platform.machine(), "isa": isa, "blas": f"{blas.get('name')} {blas.get('version')}"}
+
+
+def compute_all() -> dict[str, Any]:
+    return {"points": [{"kw": kw, "out": point_outputs(kw)} for kw in POINTS],
             "bases": [{"problem": p, "settings": s, "fingerprint": basis_fingerprint(p, s)}
-                      for p, s in BASES]}
-    GOLDEN.write_text(json.dumps(data, indent=1) + "\n")
+                      for p, s in BASES],
+            "recorded_on": platform_signature()}
+
+
+def compute_as_a_worker() -> dict[str, Any]:
+    """:func:`compute_all` in a subprocess with the workers' BLAS environment."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "values.json"
+        subprocess.run([sys.executable, __file__, "--compute", str(out)], check=True,
+                       env={**os.environ, **WORKER_ENV})
+        return json.loads(out.read_text())
+
+
+def record() -> None:
+    GOLDEN.write_text(json.dumps(compute_as_a_worker(), indent=1) + "\n")
     print(f"wrote {GOLDEN}")
 
 
 if __name__ == "__main__":
-    record()
+    if sys.argv[1:2] == ["--compute"]:
+        Path(sys.argv[2]).write_text(json.dumps(compute_all()))
+    else:
+        record()
