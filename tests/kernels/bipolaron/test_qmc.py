@@ -273,7 +273,7 @@ def test_mass_from_twist_matches_curvature_of_band(doubling_runs):
 # The point of ``doubling_runs`` (λ = 0.5, t/Ω = 0.5, U = 8t) is barely bound, if at all:
 # Δ_BP = 0.03 ± 0.03 t at β = 15/t and 0.05 ± 0.03 t at 30/t (4 seeds × 8000 sweeps each,
 # bench/results/bipolaron_qmc_beta_doubling.txt), so β Δ_BP ≲ 3 there and the pair comes
-# apart inside a chain (R² of 400–4800 in half-chains). β against 2β is tested where
+# apart inside a chain (R² of 380–4800 in half-chains). β against 2β is tested where
 # β Δ_BP ≳ 10 holds: the VED check point λ = 0.8, U = 0, Δ_BP = 2.49t (VED).
 BOUND = dict(model="bond_peierls", d=1, omega=2.0, coupling=math.sqrt(3.2), U=0.0)
 
