@@ -179,8 +179,9 @@ class AdaptiveRunner(RunLoop):
         # beyond one block per worker. Up to four per worker because each ask costs the
         # client a pass over all the learner's cells (Learner2D: ~0.1 s at 10^4 points), and
         # a larger window means fewer, larger asks: on 2 cores shared with the client, a
-        # 10^4-point Learner2D sweep went from 0.76-0.77 to 0.78-0.84 of 2 x the plain loop
-        # (the client's CPU 4.2 s -> 3.1 s; bench/adaptive_throughput.py).
+        # 10^4-point Learner2D sweep with a fixed window went from 0.76-0.77 to 0.78-0.84 of
+        # 2 x the plain loop with four instead of two (the client's CPU 4.2 s -> 3.1 s;
+        # bench/adaptive_throughput.py). The window grows to it: see window().
         self.workers = workers
         self.fixed_window = max_in_flight or ra.sweep.max_in_flight
         self.window_max = self.fixed_window or max(workers, min(4 * workers, ra.npoints // (10 * ra.block_points)))

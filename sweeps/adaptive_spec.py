@@ -353,8 +353,8 @@ def resolve_adaptive(sweep: AdaptiveSweep) -> ResolvedAdaptive:
         # ~1 s of kernel time, and at most 1/32 of the budget: every worker holds at least one
         # block of points chosen without their results, and on a small budget of an expensive
         # kernel those cost the learner most (the multigap dome's maximum, located within
-        # 0.5 K from every budget on: 50 points in blocks of 2, 56 in blocks of 4, 72 in
-        # blocks of 8, one run each: bench/adaptive_dome.py)
+        # 0.5 K from every budget on: a median of 48 points in blocks of 2, 56 in blocks of
+        # 4, 72 in blocks of 8, 3 runs each: bench/adaptive_dome.py)
         block = max(1, min(MAX_BLOCK_POINTS, math.ceil(TARGET_BLOCK_SECONDS / max(kernel.seconds_per_point, 1e-6)),
                            npoints // 32))
     else:
