@@ -177,8 +177,10 @@ def _scattered_maximum(ds: xr.Dataset, var: str) -> Maximum:
     Distances and the fit are in the learner's coordinates (each sampled parameter scaled
     to [0, 1] over its bounds, log10 first for log parameters), so the neighbourhood is the
     one the learner refined. The fit's stationary point is used when its Hessian is negative
-    definite and it lies no farther from the best sample than the farthest neighbour used;
-    otherwise the best sample is returned with ``refined=False`` and a note.
+    definite and it lies no farther from the best sample than the farthest neighbour used,
+    and inside the bounds; otherwise (and when the neighbours coincide or do not determine a
+    quadratic) the best sample is returned with ``refined=False`` and a note. A result with
+    several learners (learner-grid axes) must be reduced to one first.
     """
     from .adaptive_grid import adaptive_spec_of
 
