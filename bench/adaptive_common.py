@@ -44,3 +44,14 @@ class PointFunction:
         value = evaluate(self.kernel_name, self.fixed, {n: np.array([v]) for n, v in zip(self.names, x)}, self.output)
         v = float(value[0]) - self.offset
         return v if np.isfinite(v) else 0.0
+
+
+def needs(rows: list[tuple[int, bool]]) -> int | None:
+    """Smallest evaluation count n from which every row ``(n, meets target)`` of a series
+    meets the target (a method's error need not fall monotonically with n)."""
+    need = None
+    for n, ok in sorted(rows, reverse=True):
+        if not ok:
+            break
+        need = n
+    return need

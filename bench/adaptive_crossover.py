@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
-from adaptive_common import evaluate  # noqa: E402
+from adaptive_common import evaluate, needs  # noqa: E402
 from pairsweep.cluster import connect  # noqa: E402
 
 KERNEL = "mixd_bilayer"
@@ -113,21 +113,13 @@ def main() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     for target in (1e-3, 3e-4, 1e-4):
-        u = _needs(errors["uniform grid"], target)
-        runs = [_needs(rows, target) for m, rows in errors.items() if m != "uniform grid"]
+        # a NaN error (a missed crossing) never meets the target
+        u = needs([(n, err <= target) for n, err in errors["uniform grid"]])
+        runs = [needs([(n, err <= target) for n, err in rows]) for m, rows in errors.items() if m != "uniform grid"]
         median = float(np.median(runs)) if u and None not in runs else None
         ratio = f"median {median:g} = {median / u:.2f}" if median else "n/a"
         print(f"max |dJ| <= {target:g}: uniform grid needs {u}, pairsweep adaptive "
               f"{', '.join(map(str, runs))} in {len(runs)} runs ({ratio})")
-
-
-def _needs(rows: list[tuple[int, float]], target: float) -> int | None:
-    need = None
-    for n, err in sorted(rows, reverse=True):
-        if not err <= target:
-            break
-        need = n
-    return need
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ sys.path.insert(0, str(HERE))
 import adaptive_common  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
-from adaptive_common import PointFunction, evaluate  # noqa: E402
+from adaptive_common import PointFunction, evaluate, needs  # noqa: E402
 
 KERNEL = "multigap_lifshitz"
 FIXED = {"case": "A", "g_low": 0.1, "g_inter": 0.1, "n_bands": 3}
@@ -80,16 +80,6 @@ def locate(eta: np.ndarray, g: np.ndarray, tc: np.ndarray) -> tuple[float, float
 
 def _meets(d: tuple[float, float, float]) -> bool:
     return d[0] <= 0.5 and d[1] <= 0.01 and d[2] <= 0.01
-
-
-def _needs(rows: list[tuple[int, bool]]) -> int | None:
-    """Smallest n from which every row of the series meets the target."""
-    need = None
-    for n, ok in sorted(rows, reverse=True):
-        if not ok:
-            break
-        need = n
-    return need
 
 
 def main() -> None:
@@ -170,17 +160,17 @@ def main() -> None:
                         locate(pts[:n, 0], pts[:n, 1], vals[:n]))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    uniform_needs = _needs(series["uniform grid"])
+    uniform_needs = needs(series["uniform grid"])
     print(f"uniform grid needs {uniform_needs} points (every larger grid of the series meets the target)")
     runs: dict[str, list[int | None]] = {}
     for method, rows in series.items():
         if method != "uniform grid":
-            runs.setdefault(method.rsplit(" #", 1)[0], []).append(_needs(rows))
-    for method, needs in runs.items():
-        known = [n for n in needs if n is not None]
-        median = float(np.median(known)) if len(known) == len(needs) else None
+            runs.setdefault(method.rsplit(" #", 1)[0], []).append(needs(rows))
+    for method, counts in runs.items():
+        known = [n for n in counts if n is not None]
+        median = float(np.median(known)) if len(known) == len(counts) else None
         ratio = f"median {median:g} = {median / uniform_needs:.2f} of the uniform grid's" if median and uniform_needs else "n/a"
-        print(f"{method:<28} needs {', '.join(map(str, needs))} points in {len(needs)} runs: {ratio}")
+        print(f"{method:<28} needs {', '.join(map(str, counts))} points in {len(counts)} runs: {ratio}")
 
 
 def _as_result(like_store: Path, pts: np.ndarray, vals: np.ndarray) -> xr.Dataset:
