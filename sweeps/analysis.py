@@ -200,12 +200,14 @@ def _scattered_maximum(ds: xr.Dataset, var: str) -> Maximum:
     if not ok.any():
         raise SpecError(f"variable: {var} has no ok, finite value in this selection")
 
-    def learner_space(name: str) -> np.ndarray:
-        lo, hi = (np.log10(b) if name in log else b for b in spec["bounds"][name])
-        x = np.asarray(ds[name].values, dtype=float)
-        return ((np.log10(x) if name in log else x) - lo) / (hi - lo)
+    # each sampled parameter's bounds in learner space (log10 for log parameters)
+    lows, highs = np.array([[np.log10(b) if n in log else b for b in spec["bounds"][n]] for n in sampled]).T
 
-    xs = np.stack([learner_space(n) for n in sampled], axis=1)[ok]
+    def learner_space(name: str) -> np.ndarray:
+        x = np.asarray(ds[name].values, dtype=float)
+        return np.log10(x) if name in log else x
+
+    xs = ((np.stack([learner_space(n) for n in sampled], axis=1) - lows) / (highs - lows))[ok]
     vs = values[ok]
     params = {n: np.asarray(ds[n].values, dtype=float)[ok] for n in sampled}
     best = int(np.argmax(vs))
@@ -239,11 +241,8 @@ def _scattered_maximum(ds: xr.Dataset, var: str) -> Maximum:
     x_star = xs[best] + u_star * radius
     if np.any(x_star < 0) or np.any(x_star > 1):
         return unrefined("the fitted maximum lies outside the sampled bounds")
-    coords = {}
-    for j, n in enumerate(sampled):
-        lo, hi = (np.log10(b) if n in log else b for b in spec["bounds"][n])
-        x = lo + x_star[j] * (hi - lo)
-        coords[n] = float(10**x if n in log else x)
+    learnt = lows + x_star * (highs - lows)
+    coords = {n: float(10 ** learnt[j] if n in log else learnt[j]) for j, n in enumerate(sampled)}
     return Maximum(float(coef @ _quadratic_terms(u_star)), coords, grid_value, grid_coords, True, "", edge)
 
 
