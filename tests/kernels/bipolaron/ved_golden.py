@@ -18,7 +18,7 @@ The last bits of a VED result depend on how many threads the BLAS uses (``np.vdo
 ``np.linalg.norm`` of long Lanczos vectors are split across threads). Sweeps compute in Dask
 workers, whose nanny sets ``OPENBLAS_NUM_THREADS`` (``OMP``, ``MKL``) to 1
 (``distributed.nanny.pre-spawn-environ``), so the values are recorded, and checked, in a
-subprocess with that environment (:data:`WORKER_ENV`): a test run with another BLAS thread
+subprocess with that environment (:func:`worker_env`): a test run with another BLAS thread
 count, or on a machine with more cores, then checks what a worker computes. They also
 depend on the BLAS build and the CPU's instruction set (OpenBLAS picks its kernels at run
 time), so the file keeps :func:`platform_signature`; elsewhere the floats are compared to
@@ -43,8 +43,16 @@ import numpy as np
 
 GOLDEN = Path(__file__).with_name("ved_golden.json")
 
-#: What distributed's nanny exports to every worker it starts (its pre-spawn-environ).
-WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def worker_env() -> dict[str, str]:
+    """The thread settings distributed's nanny exports to every worker it starts (its
+    ``distributed.nanny.pre-spawn-environ``), read from distributed itself."""
+    import dask
+    import distributed  # noqa: F401 - registers distributed's configuration defaults
+
+    environ = dask.config.get("distributed.nanny.pre-spawn-environ")
+    return {k: str(v) for k, v in environ.items() if k.endswith("_NUM_THREADS")}
 
 _SMALL = dict(max_memory_gb=0.05)
 
@@ -165,7 +173,7 @@ def compute_as_a_worker() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "values.json"
         subprocess.run([sys.executable, __file__, "--compute", str(out)], check=True,
-                       env={**os.environ, **WORKER_ENV})
+                       env={**os.environ, **worker_env()})
         return json.loads(out.read_text())
 
 
