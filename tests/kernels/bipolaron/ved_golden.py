@@ -44,7 +44,6 @@ import numpy as np
 GOLDEN = Path(__file__).with_name("ved_golden.json")
 
 
-
 def worker_env() -> dict[str, str]:
     """The thread settings distributed's nanny exports to every worker it starts (its
     ``distributed.nanny.pre-spawn-environ``), read from distributed itself."""
@@ -53,6 +52,7 @@ def worker_env() -> dict[str, str]:
 
     environ = dask.config.get("distributed.nanny.pre-spawn-environ")
     return {k: str(v) for k, v in environ.items() if k.endswith("_NUM_THREADS")}
+
 
 _SMALL = dict(max_memory_gb=0.05)
 
