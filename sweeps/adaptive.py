@@ -182,9 +182,9 @@ class AdaptiveRunner(RunLoop):
         # 10^4-point Learner2D sweep with a fixed window went from 0.76-0.77 to 0.78-0.84 of
         # 2 x the plain loop with four instead of two (the client's CPU 4.2 s -> 3.1 s;
         # bench/adaptive_throughput.py). The window grows to it: see window().
-        self.workers = workers
-        self.fixed_window = max_in_flight or ra.sweep.max_in_flight
-        self.window_max = self.fixed_window or max(workers, min(4 * workers, ra.npoints // (10 * ra.block_points)))
+        fixed = max_in_flight or ra.sweep.max_in_flight
+        self.window_max = fixed or max(workers, min(4 * workers, ra.npoints // (10 * ra.block_points)))
+        self.window_min = fixed or workers
         self.n_told = self.n_stored
         super().__init__(
             client, self.store, ra.spec_hash, n_points=ra.capacity, n_blocks=ra.n_blocks,
@@ -201,9 +201,7 @@ class AdaptiveRunner(RunLoop):
         of all points: on the MixD crossover line (blocks of 10, 2 workers) 40 points in
         flight from the start left a line error of 2e-2 at 100 and 150 points, 20 in flight
         3e-3 and 6e-4 (bench/adaptive_crossover.py)."""
-        if self.fixed_window:
-            return self.fixed_window
-        return max(self.workers, min(self.window_max, self.n_told // (4 * self.ra.block_points)))
+        return max(self.window_min, min(self.window_max, self.n_told // (4 * self.ra.block_points)))
 
     def _learner_index(self, grid_params: np.ndarray) -> np.ndarray:
         """Learner of each point from its learner-grid values (C order over the axes)."""
