@@ -19,6 +19,7 @@ coordinate arrays with ``units`` attributes, one data variable per kernel output
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -34,6 +35,7 @@ from typing import Any
 import numpy as np
 import zarr
 from zarr.codecs import ZstdCodec
+from zarr.core.sync import sync as zarr_sync
 
 from .checksum import file_digest
 
@@ -256,11 +258,22 @@ def open_arrays(path: str, names: tuple[str, ...], spec_hash: str) -> dict[str, 
 def write_block(
     arrays: Mapping[str, zarr.Array], slices: tuple[slice, ...], data: Mapping[str, np.ndarray]
 ) -> None:
-    """Write one block: exactly one whole chunk of every variable in ``data``."""
-    for name, values in data.items():
-        arr = arrays[name]
-        region = slices + (slice(None),) * (arr.ndim - len(slices))
-        arr[region] = values
+    """Write one block: exactly one whole chunk of every variable in ``data``.
+
+    The chunks are written concurrently, in one pass through zarr's event loop: one
+    ``arr[region] = values`` per variable costs ~1 ms of round trip each, 23 ms for the
+    23 variables of a ``mixd_bilayer`` block against ~12 ms together (5-10 % of a 0.4 s
+    block; bench/adaptive_throughput.py). Their order does not matter: a block counts only
+    once its ledger entry is written, after :func:`sync_block`.
+    """
+    async def write_all() -> None:
+        await asyncio.gather(*(
+            # zarr.Array is a synchronous wrapper of this AsyncArray
+            arrays[name]._async_array.setitem(slices + (slice(None),) * (arrays[name].ndim - len(slices)), values)
+            for name, values in data.items()
+        ))
+
+    zarr_sync(write_all())
 
 
 def chunk_key(arr: zarr.Array, block_index: tuple[int, ...]) -> str:
