@@ -78,7 +78,7 @@ from .runner import RunLoop, SweepReport
 from .spec import SpecError
 from .storepath import check_store_path
 
-__all__ = ["AdaptiveRunner", "check_adaptive_store", "compute_points_block", "prepare_adaptive_store", "run_adaptive"]
+__all__ = ["AdaptiveRunner", "StoredLearners", "check_adaptive_store", "compute_points_block", "prepare_adaptive_store", "run_adaptive"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -154,54 +154,22 @@ def _create(ra: ResolvedAdaptive) -> None:
 # The client loop
 # ---------------------------------------------------------------------------------------
 
-class AdaptiveRunner(RunLoop):
-    """Asks the learners for whole blocks, keeps a bounded window of block tasks in flight,
-    tells the learners each finished block (the run's record, progress and report are
-    :class:`~.runner.RunLoop`'s, shared with grid runs). The learners are rebuilt from the
-    store on construction (:attr:`n_stored` points told). Failure state (``report``'s
-    block errors) is kept apart from the learners."""
+class StoredLearners:
+    """The learners of an adaptive store, rebuilt from it: every point of every block in the
+    ledger told (:attr:`n_stored`), the blocks still free and those an earlier run claimed
+    but never finished. Needs no cluster: a run whose store already meets its loss goal is
+    told so before one is started."""
 
-    def __init__(self, ra: ResolvedAdaptive, client: Client, *, durable: bool = True,
-                 max_in_flight: int | None = None, progress: bool | str = False, verbosity: int = 0,
-                 lock: StoreLock | None = None):
+    def __init__(self, ra: ResolvedAdaptive):
         self.ra = ra
         self.grid_values = [np.asarray(a.values) for a in ra.grid_axes]
         self.learners = LearnerSet(ra.n_learners, [ra.bounds[n] for n in ra.sampled],
                                    [n in ra.log for n in ra.sampled], ra.loss, ra.level)
-        self.asked: dict[int, list[tuple[int, Any]]] = {}
         self.done = np.zeros(ra.n_blocks, dtype=bool)
         self.free: deque[int] = deque()
         self.reclaim: deque[tuple[int, dict[str, list[float]]]] = deque()
         self.store = ra.store.resolve()
         self.n_stored = self.rebuild()
-        workers = capacity(client)
-        # Points in flight are chosen without their results: at most ~10 % of the budget
-        # beyond one block per worker. Up to four per worker because each ask costs the
-        # client a pass over all the learner's cells (Learner2D: ~0.1 s at 10^4 points), and
-        # a larger window means fewer, larger asks: on 2 cores shared with the client, a
-        # 10^4-point Learner2D sweep with a fixed window went from 0.76-0.77 to 0.78-0.84 of
-        # 2 x the plain loop with four instead of two (the client's CPU 4.2 s -> 3.1 s;
-        # bench/adaptive_throughput.py). The window grows to it: see window().
-        fixed = max_in_flight or ra.sweep.max_in_flight
-        self.window_max = fixed or max(workers, min(4 * workers, ra.npoints // (10 * ra.block_points)))
-        self.window_min = fixed or workers
-        self.n_told = self.n_stored
-        super().__init__(
-            client, self.store, ra.spec_hash, n_points=ra.capacity, n_blocks=ra.n_blocks,
-            blocks_already_done=int(self.done.sum()), points_already_done=self.n_stored,
-            max_in_flight=self.window(), progress=progress, durable=durable, verbosity=verbosity, lock=lock,
-        )
-        self.goal = False
-
-    def window(self) -> int:
-        """Blocks in flight now: ``execution.max_in_flight`` if given; else at most a quarter
-        of the points the learners know, between one block per worker and the window above.
-
-        Early in a run the points chosen without their results are otherwise a large share
-        of all points: on the MixD crossover line (blocks of 10, 2 workers) 40 points in
-        flight from the start left a line error of 2e-2 at 100 and 150 points, 20 in flight
-        3e-3 and 6e-4 (bench/adaptive_crossover.py)."""
-        return max(self.window_min, min(self.window_max, self.n_told // (4 * self.ra.block_points)))
 
     def _learner_index(self, grid_params: np.ndarray) -> np.ndarray:
         """Learner of each point from its learner-grid values (C order over the axes)."""
@@ -251,6 +219,49 @@ class AdaptiveRunner(RunLoop):
 
     def goal_reached(self) -> bool:
         return self.ra.loss_goal is not None and self.learners.loss() <= self.ra.loss_goal
+
+
+class AdaptiveRunner(StoredLearners, RunLoop):
+    """Asks the learners for whole blocks, keeps a bounded window of block tasks in flight,
+    tells the learners each finished block (the run's record, progress and report are
+    :class:`~.runner.RunLoop`'s, shared with grid runs). The learners are rebuilt from the
+    store on construction (:attr:`n_stored` points told). Failure state (``report``'s
+    block errors) is kept apart from the learners."""
+
+    def __init__(self, ra: ResolvedAdaptive, client: Client, *, durable: bool = True,
+                 max_in_flight: int | None = None, progress: bool | str = False, verbosity: int = 0,
+                 lock: StoreLock | None = None):
+        StoredLearners.__init__(self, ra)
+        self.asked: dict[int, list[tuple[int, Any]]] = {}
+        workers = capacity(client)
+        # Points in flight are chosen without their results: at most ~10 % of the budget
+        # beyond one block per worker. Up to four per worker because each ask costs the
+        # client a pass over all the learner's cells (Learner2D: ~0.1 s at 10^4 points), and
+        # a larger window means fewer, larger asks: on 2 cores shared with the client, a
+        # 10^4-point Learner2D sweep with a fixed window went from 0.76-0.77 to 0.78-0.84 of
+        # 2 x the plain loop with four instead of two (the client's CPU 4.2 s -> 3.1 s;
+        # bench/adaptive_throughput.py). The window grows to it: see window().
+        fixed = max_in_flight or ra.sweep.max_in_flight
+        self.window_max = fixed or max(workers, min(4 * workers, ra.npoints // (10 * ra.block_points)))
+        self.window_min = fixed or workers
+        self.n_told = self.n_stored
+        RunLoop.__init__(
+            self, client, self.store, ra.spec_hash, n_points=ra.capacity, n_blocks=ra.n_blocks,
+            blocks_already_done=int(self.done.sum()), points_already_done=self.n_stored,
+            max_in_flight=self.window(), progress=progress, durable=durable, verbosity=verbosity, lock=lock,
+        )
+        self.goal = False
+
+    def window(self) -> int:
+        """Blocks in flight now: ``execution.max_in_flight`` if given; else at most a quarter
+        of the points the learners know, between one block per worker and the window above.
+
+        Early in a run the points chosen without their results are otherwise a large share
+        of all points: on the MixD crossover line (blocks of 10, 2 workers) 40 points in
+        flight from the start left a line error of 2e-2 at 100 and 150 points, 20 in flight
+        3e-3 and 6e-4 (bench/adaptive_crossover.py)."""
+        return max(self.window_min, min(self.window_max, self.n_told // (4 * self.ra.block_points)))
+
 
     def describe(self) -> str:
         ra = self.ra
@@ -391,7 +402,10 @@ def run_adaptive(sweep: AdaptiveSweep, *, client: Client | None = None, progress
     lock = _lock(ra.store)
     try:
         ra = _prepare_locked(sweep)
-        if client is None and ledger.done_blocks(ra.store, ra.n_blocks).all():
+        done = ledger.done_blocks(ra.store, ra.n_blocks)
+        if client is None and (done.all() or (ra.loss_goal is not None and done.any()
+                                              and StoredLearners(ra).goal_reached())):
+            # nothing left to do: no cluster is started (on SLURM/PBS that would queue jobs)
             return SweepReport(store=ra.store.resolve(), spec_hash=ra.spec_hash, n_points=ra.capacity,
                                n_blocks=ra.n_blocks, blocks_already_done=ra.n_blocks)
         if client is None:

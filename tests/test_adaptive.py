@@ -167,6 +167,18 @@ def test_loss_goal_stops_before_the_budget(tmp_path, client):
     report = run_sweep(_sweep(tmp_path / "goal.zarr", npoints=400, loss_goal=0.2), client=client, progress=False, durable=False)
     assert report.complete and 0 < report.points_computed < 400
 
+    # The goal is met by what the store holds: running the spec again starts no cluster.
+    # Its scheduler address has nothing listening, so connecting would fail (after
+    # distributed's connect timeout).
+    from dataclasses import replace
+
+    from pairsweep.sweeps.spec import ClusterSpec
+
+    nowhere = ClusterSpec("address", {"address": "tcp://127.0.0.1:9"})
+    again = run_sweep(replace(_sweep(tmp_path / "goal.zarr", npoints=400, loss_goal=0.2), cluster=nowhere),
+                      progress=False, durable=False)
+    assert again.complete and again.blocks_computed == 0
+
 
 def test_plot_and_status_of_an_adaptive_store(tmp_path, client, capsys):
     run_sweep(_sweep(tmp_path / "p.zarr", npoints=32), client=client, progress=False, durable=False)
