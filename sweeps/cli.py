@@ -125,9 +125,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if sweep.cluster.kind in ("slurm", "pbs"):
             print(job_script(sweep.cluster.kind, sweep.cluster.options))
         return 0
-    if args.view and getattr(sweep, "adaptive", None) is not None:
-        raise SpecError("--view: the live page shows grid stores only; for an adaptive sweep run without it "
-                        "and draw the points with `pairsweep plot STORE OUTPUT` (interpolated onto a grid)")
     verbosity = -1 if args.quiet else min(args.verbose, 1)
     viewer = _start_view(sweep) if args.view else None
     try:

@@ -7,6 +7,9 @@ points marked, not-yet-computed cells grey. Hovering a cell shows its parameters
 status and failure message. Every second the page asks :class:`~.live.LiveSlice` for blocks
 that landed since, which reads only those (see :mod:`.live`), and redraws.
 
+An adaptive store's page shows its samples instead (:mod:`.view_points`); :func:`page_for`
+chooses.
+
 The server binds to 127.0.0.1 only: results are not published to the network (reach it from
 elsewhere through ``ssh -L``).
 """
@@ -22,15 +25,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pairsweep.storage.layout import read_root_attrs
+from pairsweep.storage.points import is_points_store
+
 from .live import LiveSlice, SliceChoice, StoreInfo
 from .plot import _edges
 from .selection import axis_label, is_log_spaced
 from .spec import SpecError
+from .view_points import PointsViewApp
 
 if TYPE_CHECKING:
     from bokeh.document import Document
 
-__all__ = ["ViewApp", "main", "serve"]
+__all__ = ["PointsViewApp", "ViewApp", "main", "page_for", "serve"]
 
 _LINE = "(line)"
 _STATUS_NAMES = {0: "ok", 1: "not converged", 2: "failed", 255: "not computed"}
@@ -280,6 +287,13 @@ class ViewApp:
         return new
 
 
+def page_for(store: str | Path) -> type[ViewApp] | type[PointsViewApp]:
+    """The page class for ``store``: a map of cells for a grid store, the samples for an
+    adaptive one (:mod:`.view_points`). SpecError if ``store`` is not a pairsweep store."""
+    info = StoreInfo.open(store)
+    return PointsViewApp if is_points_store(read_root_attrs(info.path)["pairsweep"]) else ViewApp
+
+
 def serve(
     store: str | Path, port: int = 0, *, interval_ms: int = 1000, announce: Any = None, parent_pid: int | None = None
 ) -> None:
@@ -294,8 +308,8 @@ def serve(
     from bokeh.application.handlers.function import FunctionHandler
     from bokeh.server.server import Server
 
-    StoreInfo.open(store)  # fail before starting a server
-    app = Application(FunctionHandler(lambda doc: ViewApp(doc, store, interval_ms=interval_ms)))
+    page = page_for(store)  # fails before a server starts
+    app = Application(FunctionHandler(lambda doc: page(doc, store, interval_ms=interval_ms)))
     # hosts without a port get the bound port: right also when the OS picked it
     server = Server({"/": app}, port=port, address=_HOST, allow_websocket_origin=["127.0.0.1", "localhost"])
     server.start()

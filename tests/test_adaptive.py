@@ -298,7 +298,7 @@ def test_log_bounds_round_trip_exactly_so_a_rebuilt_learner_never_asks_a_corner_
     assert cube.to_learner(np.array([hi, 1.0, 3.0])) == (1.0, 0.0, 1.0)
 
 
-def test_dry_run_of_an_adaptive_spec_reports_and_writes_nothing_and_view_is_refused(tmp_path, capsys):
+def test_dry_run_of_an_adaptive_spec_reports_and_writes_nothing(tmp_path, capsys):
     spec = tmp_path / "a.toml"
     spec.write_text(textwrap.dedent(f"""\
         kernel = "engine_kernels:SMOOTH"
@@ -312,8 +312,6 @@ def test_dry_run_of_an_adaptive_spec_reports_and_writes_nothing_and_view_is_refu
     assert main(["run", str(spec), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "adaptive over x, y: 32 points in 4 blocks of 8" in out and "does not exist yet" in out
-    assert main(["run", str(spec), "--view"]) == 2
-    assert "--view: the live page shows grid stores only" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.toml"]
 
 
