@@ -168,13 +168,7 @@ def _start_view(sweep: Sweep):
 
 
 def _cmd_view(args: argparse.Namespace) -> int:
-    from pairsweep.storage.parts import list_parts
-
     from .view import serve
-
-    if list_parts(args.store):
-        print(f"pairsweep: {args.store} is extended ({len(list_parts(args.store)) + 1} parts); the page shows its "
-              "original grid (part 0) only; `pairsweep plot` and `slice` show the whole grid", file=sys.stderr)
 
     serve(args.store, args.port)
     return 0

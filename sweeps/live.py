@@ -25,27 +25,48 @@ import zarr
 
 from pairsweep.storage import ledger
 from pairsweep.storage.axes import axis_size
+from pairsweep.storage.axes import axis_values
+from pairsweep.storage.errors import StoreError
 from pairsweep.storage.layout import STATE_DIR, read_root_attrs
+from pairsweep.storage.parts import _union_index, part_stores
 
 from .grid import BlockGrid
 from .spec import SpecError
 
-__all__ = ["LiveSlice", "SliceChoice", "StoreInfo"]
+__all__ = ["LiveSlice", "Piece", "SliceChoice", "StoreInfo"]
 
 _NOT_COMPUTED = 255
 
 
 @dataclass(frozen=True)
+class Piece:
+    """One part of a store (:mod:`pairsweep.storage.parts`; a store never extended is one
+    piece): its directory, its block grid, and for each axis the union-grid index of each
+    of its values."""
+
+    path: Path
+    grid: BlockGrid
+    index: tuple[np.ndarray, ...]
+
+
+@dataclass(frozen=True)
 class StoreInfo:
-    """What the view needs to know about a store: its axes, variables and their dimensions."""
+    """What the view needs to know about a store: its axes (over the union of its parts),
+    variables and their dimensions, and its pieces."""
 
     path: Path
     kernel: str
     axes: tuple[str, ...]
     coords: dict[str, np.ndarray]
-    grid: BlockGrid
+    grid: BlockGrid  # part 0's
     variables: dict[str, tuple[str, ...]]
     attrs: dict[str, dict[str, Any]]
+    pieces: tuple[Piece, ...] = ()
+    shape: tuple[int, ...] = ()  # the union grid's
+
+    @property
+    def n_blocks(self) -> int:
+        return sum(p.grid.n_blocks for p in self.pieces)
 
     @classmethod
     def open(cls, path: str | Path) -> StoreInfo:
@@ -69,10 +90,31 @@ class StoreInfo:
             attrs[name] = dict(arr.attrs)
         for name in coords:
             attrs[name] = dict(root[name].attrs)
-        # a long axis is only summarised in the spec ({size, first, last, sha256})
-        shape = tuple(axis_size(spec["axes"][a]) for a in axes)
-        chunks = tuple(spec["chunks"][a] for a in axes)
-        return cls(path, spec["kernel"], axes, coords, BlockGrid(shape, chunks), variables, attrs)
+        grid = _grid(spec, axes)
+        try:
+            stores = part_stores(path)
+        except StoreError as exc:
+            raise SpecError(str(exc)) from None
+        if len(stores) == 1:
+            pieces = (Piece(path, grid, tuple(np.arange(n) for n in grid.shape)),)
+            return cls(path, spec["kernel"], axes, coords, grid, variables, attrs, pieces, grid.shape)
+        # an extended store: the union grid, numeric axes sorted, as open_result gives it
+        specs = [read_root_attrs(p)["pairsweep"]["spec"] for p in stores]
+        values = [{a: np.asarray(axis_values(p, sp, a)) for a in axes} for p, sp in zip(stores, specs, strict=True)]
+        for a in axes:
+            coords[a] = _union_index([v[a] for v in values])
+        pieces = []
+        for p, sp, v in zip(stores, specs, values, strict=True):
+            position = {a: {x: i for i, x in enumerate(coords[a].tolist())} for a in axes}
+            index = tuple(np.array([position[a][x] for x in v[a].tolist()], dtype=np.int64) for a in axes)
+            pieces.append(Piece(p, _grid(sp, axes), index))
+        shape = tuple(coords[a].size for a in axes)
+        return cls(path, spec["kernel"], axes, coords, grid, variables, attrs, tuple(pieces), shape)
+
+
+def _grid(spec: Mapping[str, Any], axes: tuple[str, ...]) -> BlockGrid:
+    # a long axis is only summarised in the spec ({size, first, last, sha256})
+    return BlockGrid(tuple(axis_size(spec["axes"][a]) for a in axes), tuple(spec["chunks"][a] for a in axes))
 
 
 @dataclass(frozen=True)
@@ -98,7 +140,8 @@ class SliceChoice:
 
 
 class LiveSlice:
-    """One slice of a store, kept up to date block by block.
+    """One slice of a store, kept up to date block by block (of every part of an extended
+    store, each placed on the union grid).
 
     Attributes
     ----------
@@ -106,22 +149,30 @@ class LiveSlice:
         Arrays shaped (nx, ny) (ny = 1 for a line): the variable and the status codes (255
         where the block is not done yet).
     messages
-        Failure message by the point's flat index in the grid (all blocks seen so far).
+        Failure message by the point's flat index in the (union) grid (all blocks seen so far).
     blocks_read
         Blocks whose data this object has read: the test that refreshes stay incremental.
+    regions
+        After :meth:`refresh`: the (x, y) index ranges of the slice that the new blocks
+        changed, or None when one of them is not a range (an extension's values interleave
+        with the original ones): then the whole slice is to be redrawn.
     """
 
     def __init__(self, info: StoreInfo, choice: SliceChoice) -> None:
         choice.check(info)
         self.info, self.choice = info, choice
-        root = zarr.open_group(str(info.path), mode="r")
-        self._var = root[choice.var]
-        self._status = root["status"]
-        self.seen = np.zeros(info.grid.n_blocks, dtype=bool)
+        self._arrays = []
+        for piece in info.pieces:
+            root = zarr.open_group(str(piece.path), mode="r")
+            self._arrays.append((root[choice.var], root["status"]))
+        self.seen = [np.zeros(piece.grid.n_blocks, dtype=bool) for piece in info.pieces]
+        # block ids as refresh() reports them: part 0's own, then each further part's after
+        # those of the parts before it
+        self._first_id = np.cumsum([0] + [piece.grid.n_blocks for piece in info.pieces])
         self.messages: dict[int, str] = {}
         self.blocks_read = 0
         self._totals = {"ok": 0, "not_converged": 0, "failed": 0}
-        self.regions: list[tuple[slice, slice]] = []
+        self.regions: list[tuple[slice, slice]] | None = []
         nx = info.coords[choice.x].size
         ny = info.coords[choice.y].size if choice.y else 1
         self.values = np.full((nx, ny), np.nan)
@@ -129,79 +180,96 @@ class LiveSlice:
 
     def counts(self) -> dict[str, int]:
         """Blocks done and per-status point counts over the whole store (from the ledger entries read)."""
-        return {"blocks_done": int(self.seen.sum()), "n_blocks": self.info.grid.n_blocks, **self._totals}
+        return {"blocks_done": int(sum(s.sum() for s in self.seen)), "n_blocks": self.info.n_blocks, **self._totals}
 
     def refresh(self) -> list[int]:
         """Read the blocks that became done since the last call; return their ids.
         ``regions`` then lists the (x, y) index ranges of the slice those blocks changed."""
-        done = ledger.done_blocks(self.info.path, self.info.grid.n_blocks)
-        new = np.flatnonzero(done & ~self.seen)
         self.regions = []
-        for block_id in new.tolist():
-            self._read_entry(block_id)
-            if self._block_in_slice(block_id):
-                self._read_block(block_id)
-            self.seen[block_id] = True
-        return new.tolist()
+        new_ids = []
+        for k, piece in enumerate(self.info.pieces):
+            done = ledger.done_blocks(piece.path, piece.grid.n_blocks)
+            for block_id in np.flatnonzero(done & ~self.seen[k]).tolist():
+                self._read_entry(k, block_id)
+                at = self._block_in_slice(k, block_id)
+                if at is not None:
+                    self._read_block(k, block_id, at)
+                self.seen[k][block_id] = True
+                new_ids.append(int(self._first_id[k]) + block_id)
+        return new_ids
 
-    def _read_entry(self, block_id: int) -> None:
-        path = self.info.path / STATE_DIR / "blocks" / f"{block_id}.json"
+    def _read_entry(self, k: int, block_id: int) -> None:
+        piece = self.info.pieces[k]
+        path = piece.path / STATE_DIR / "blocks" / f"{block_id}.json"
         with open(path) as f:
             entry = json.load(f)
         for key in self._totals:
             self._totals[key] += int(entry.get(key, 0))
         for flat, message in entry.get("messages", {}).items():
-            self.messages[int(flat)] = message
+            local = np.unravel_index(int(flat), piece.grid.shape)
+            union = tuple(int(piece.index[a][i]) for a, i in enumerate(local))
+            self.messages[int(np.ravel_multi_index(union, self.info.shape))] = message
 
-    def _block_in_slice(self, block_id: int) -> bool:
-        slices = self.info.grid.block_slices(block_id)
-        for axis, s in zip(self.info.axes, slices, strict=True):
-            if axis in self.choice.fixed and not s.start <= self.choice.fixed[axis] < s.stop:
-                return False
-        return True
+    def _block_in_slice(self, k: int, block_id: int) -> dict[str, int] | None:
+        """The piece-local index of every fixed axis within block ``block_id`` of piece
+        ``k``, or None when the block holds none of the slice."""
+        piece = self.info.pieces[k]
+        at = {}
+        for a, (axis, s) in enumerate(zip(self.info.axes, piece.grid.block_slices(block_id), strict=True)):
+            if axis in self.choice.fixed:
+                hits = np.flatnonzero(piece.index[a][s] == self.choice.fixed[axis])
+                if hits.size == 0:
+                    return None
+                at[axis] = s.start + int(hits[0])
+        return at
 
-    def _index(self, dims: tuple[str, ...], slices: Mapping[str, slice]) -> tuple[tuple[Any, ...], list[str]]:
-        """Index into an array with ``dims`` and the dims (x, y order) the result keeps."""
+    def _index(self, dims: tuple[str, ...], local: Mapping[str, slice], at: Mapping[str, int]
+               ) -> tuple[tuple[Any, ...], list[str]]:
+        """Index into a piece's array with ``dims`` and the dims (x, y order) the result keeps."""
         index, kept = [], []
         for d in dims:
             if d in (self.choice.x, self.choice.y):
-                index.append(slices.get(d, slice(None)))
+                index.append(local.get(d, slice(None)))
                 kept.append(d)
             else:
-                index.append(self.choice.fixed[d])
+                index.append(at[d] if d in at else self.choice.fixed[d])  # an extra dimension: no parts
         return tuple(index), kept
 
-    def _place(self, target: np.ndarray, data: np.ndarray, kept: list[str], slices: Mapping[str, slice]) -> None:
+    def _place(self, target: np.ndarray, data: np.ndarray, kept: list[str], where: Mapping[str, np.ndarray]) -> None:
+        """Put ``data`` (dims ``kept``) at the union indices ``where`` of the slice."""
         order = [d for d in (self.choice.x, self.choice.y) if d is not None]
         present = [d for d in order if d in kept]
         data = np.transpose(data, [kept.index(d) for d in present])
+        ix = where.get(self.choice.x, np.arange(target.shape[0]))
         if self.choice.y is None:
-            data = data.reshape(-1, 1) if data.ndim else data.reshape(1, 1)
-            sx = slices.get(self.choice.x, slice(None))
-            target[sx, 0] = data[:, 0] if self.choice.x in kept else data[0, 0]
+            data = data.reshape(-1) if data.ndim else data.reshape(1)
+            target[ix, 0] = data if self.choice.x in kept else data[0]
             return
-        sx = slices.get(self.choice.x, slice(None))
-        sy = slices.get(self.choice.y, slice(None))
+        iy = where.get(self.choice.y, np.arange(target.shape[1]))
         if self.choice.x not in kept:
             data = data[None, ...]
         if self.choice.y not in kept:
             data = data[..., None]
-        target[sx, sy] = data
+        target[np.ix_(ix, iy)] = data
 
-    def _read_block(self, block_id: int) -> None:
-        slices = dict(zip(self.info.axes, self.info.grid.block_slices(block_id), strict=True))
-        var_dims = self.info.variables[self.choice.var]
-        index, kept = self._index(var_dims, slices)
-        self._place(self.values, np.asarray(self._var[index], dtype=float), kept, slices)
-        index, kept = self._index(self.info.axes, slices)
-        self._place(self.status, np.asarray(self._status[index]), kept, slices)
+    def _read_block(self, k: int, block_id: int, at: Mapping[str, int]) -> None:
+        piece = self.info.pieces[k]
+        var, status = self._arrays[k]
+        local = dict(zip(self.info.axes, piece.grid.block_slices(block_id), strict=True))
+        where = {axis: piece.index[a][local[axis]] for a, axis in enumerate(self.info.axes)}
+        index, kept = self._index(self.info.variables[self.choice.var], local, at)
+        self._place(self.values, np.asarray(var[index], dtype=float), kept, where)
+        index, kept = self._index(self.info.axes, local, at)
+        self._place(self.status, np.asarray(status[index]), kept, where)
         self.blocks_read += 1
-        ny = self.values.shape[1]
-        self.regions.append((slices.get(self.choice.x, slice(0, self.values.shape[0])),
-                             slices.get(self.choice.y, slice(0, ny)) if self.choice.y else slice(0, 1)))
+        if self.regions is not None:
+            nx, ny = self.values.shape
+            ranges = [_as_range(where.get(self.choice.x, np.arange(nx))),
+                      _as_range(where.get(self.choice.y, np.arange(ny))) if self.choice.y else slice(0, 1)]
+            self.regions = None if None in ranges else [*self.regions, (ranges[0], ranges[1])]
 
     def flat_index(self, i: int, j: int) -> int:
-        """Grid flat index (the ledger's message key) of slice cell (i, j)."""
+        """Grid flat index (the message key) of slice cell (i, j), over the union grid."""
         at = []
         for axis in self.info.axes:
             if axis == self.choice.x:
@@ -210,4 +278,11 @@ class LiveSlice:
                 at.append(j)
             else:
                 at.append(self.choice.fixed[axis])
-        return int(np.ravel_multi_index(tuple(at), self.info.grid.shape))
+        return int(np.ravel_multi_index(tuple(at), self.info.shape))
+
+
+def _as_range(indices: np.ndarray) -> slice | None:
+    """``indices`` as a slice when they are consecutive and increasing, else None."""
+    if indices.size and np.array_equal(indices, np.arange(indices[0], indices[0] + indices.size)):
+        return slice(int(indices[0]), int(indices[0]) + indices.size)
+    return None

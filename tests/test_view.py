@@ -215,3 +215,42 @@ def test_an_axis_summarised_in_the_spec_still_gives_the_right_grid(tmp_path):
     app = ViewApp(Document(), rs.store, interval_ms=0)
     assert app.live.info.grid.n_blocks == 3
     assert app.update() == [] and app.live.blocks_read == 1
+
+
+def test_an_extended_store_is_shown_on_its_union_grid_reading_each_parts_new_blocks(empty_store):
+    from pairsweep.storage.layout import read_root_attrs
+    from pairsweep.storage.parts import part_stores
+    from pairsweep.sweeps import open_result
+
+    rs = empty_store
+    for b in range(3):
+        _land(rs, b)
+    # new x values interleaved with the stored ones: one new part (x in {-0.5, 1.5, 4}) × Y
+    extended = prepare_store(Sweep(kernel="engine_kernels:FLAKY", store=rs.store, axes={"x": [*X, -0.5, 1.5, 4.0], "y": Y},
+                                   chunks={"x": 2, "y": 7}))
+    part = part_stores(extended.store)[1]
+    part_hash = read_root_attrs(part)["pairsweep"]["spec_hash"]
+    app = ViewApp(Document(), rs.store, interval_ms=0)
+    assert app.live.info.coords["x"].tolist() == sorted([*X, -0.5, 1.5, 4.0])  # sorted, as open_result
+    assert "blocks 3/5 done" in app.counts.text
+    assert list(app.cells.data["status"]).count("not computed") == 3 * len(Y)
+
+    compute_block(str(part), 0, part_hash, "test-run", False)  # x = -0.5 and 1.5: not a range of the union
+    assert app.update() == [3] and app.live.regions is None and app.live.blocks_read == 4
+    ds = open_result(rs.store).load()
+    shown = ds.f.where(ds.status == 0).transpose("x", "y").values
+    np.testing.assert_array_equal(np.isnan(app.live.values) | (app.live.status != 0), np.isnan(shown))
+    ok = app.live.status == 0
+    np.testing.assert_array_equal(app.live.values[ok], shown[ok])  # the same numbers as open_result
+    np.testing.assert_array_equal(app.live.status, ds.status.transpose("x", "y").values)
+    assert "blocks 4/5 done" in app.counts.text
+    # part 0's messages still find their cells on the union grid
+    failed = [m for s, m in zip(app.cells.data["status"], app.cells.data["message"], strict=True) if s == "failed"]
+    assert len(failed) == 7 and all("cannot solve at x=-6.0" in m for m in failed)
+
+    # a line along y at x = 1.5, a value of the new part only: only that part's block is read
+    app.x_select.value = "y"
+    app.y_select.value = "(line)"
+    app.fixed_selects["x"].value = str(app.live.info.coords["x"].tolist().index(1.5))
+    assert app.live.blocks_read == 1
+    np.testing.assert_allclose(app.cells.data["shown"][:5], np.sin(1.5) * np.exp(-np.asarray(Y[:5]) ** 2), rtol=1e-12)
