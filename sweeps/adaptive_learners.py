@@ -12,7 +12,7 @@ those learners expose:
   values change sign is refined by its size, any other at :data:`EXPLORATION` of that
   (plus, in 1-D, of adaptive's default loss), so the level line is followed closely and
   the rest is still covered coarsely (a line cannot hide in a large cell for long).
-* ``maximum``: a triangle/interval's size weighted by ``exp(-(top - its max)/(w·range))``
+* ``maximum``: a triangle/interval/simplex's size weighted by ``exp(-(top - its max)/(w·range))``
   with ``w`` = :data:`MAXIMUM_WIDTH`, plus :data:`EXPLORATION` of its size: points gather
   where the output is within a few per cent of its current maximum.
 
@@ -110,6 +110,16 @@ def _level_loss_nd(simplex, values, value_scale) -> float:
     return size if v.min() <= 0 <= v.max() else EXPLORATION * size
 
 
+def _maximum_loss_nd(state: dict[str, Any]):
+    def loss(simplex, values, value_scale) -> float:
+        # LearnerND hands over values times value_scale (1 / the output's range)
+        v = np.asarray(values, dtype=float).ravel()
+        top = state["top"] * value_scale
+        weight = math.exp(-max(top - float(v.max()), 0.0) / MAXIMUM_WIDTH) if math.isfinite(top) else 1.0
+        return _size_nd(simplex) * (weight + 0.1 * EXPLORATION)
+    return loss
+
+
 def _discount_failed_1d(inner, failed: set):
     n = getattr(inner, "nth_neighbors", 0)
 
@@ -146,7 +156,8 @@ def _make_learner(n_dim: int, bounds: list[tuple[float, float]], loss: str) -> t
         learner = adaptive.Learner2D(_never, bounds=bounds,
                                      loss_per_triangle=_discount_failed_2d(chosen, state["failed"]))
     else:
-        chosen = {"curvature": learnerND.curvature_loss_function(), "level": _level_loss_nd}[loss]
+        chosen = {"curvature": learnerND.curvature_loss_function(), "level": _level_loss_nd,
+                  "maximum": _maximum_loss_nd(state)}[loss]
         learner = adaptive.LearnerND(_never, bounds=bounds, loss_per_simplex=chosen)
     state["learner"] = learner
     return learner, state

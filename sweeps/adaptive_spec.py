@@ -326,9 +326,6 @@ def resolve_adaptive(sweep: AdaptiveSweep) -> ResolvedAdaptive:
         level = _number(a.level, "adaptive.level")
     elif a.level is not None:
         raise SpecError(f"adaptive.level: only used with loss = \"level\", not {a.loss!r}")
-    if a.loss == "maximum" and len(bounds) > 2:
-        raise SpecError(f"adaptive.loss: \"maximum\" samples 1 or 2 parameters; bounds has {len(bounds)} "
-                        "(use curvature or level in N-D)")
 
     log = a.log
     if isinstance(log, str) or not isinstance(log, Sequence):

@@ -366,3 +366,37 @@ def test_the_window_grows_with_the_points_the_learners_know(tmp_path, client):
         runner.n_told = told
         assert runner.window() == blocks, told                   # told // (4 x 8), within [2, 8]
     assert AdaptiveRunner(ra, client, durable=False, max_in_flight=5).window() == 5
+
+
+def test_maximum_loss_in_three_dimensions_gathers_samples_at_the_top():
+    from pairsweep.sweeps.adaptive_learners import LearnerSet
+
+    top = np.array([0.3, -0.2, 0.5])
+
+    def bump(p):
+        return float(np.exp(-np.sum((np.asarray(p) - top) ** 2) / (2 * 0.15**2)))
+
+    samples = {}
+    for loss in ("maximum", "curvature"):
+        learners = LearnerSet(1, [(-1.0, 1.0)] * 3, [False] * 3, loss)
+        points = []
+        while len(points) < 200:
+            for _, x in learners.ask(8):  # blocks of 8, as the engine asks
+                p = learners.to_parameters(x)
+                learners.tell(0, x, bump(p), True)
+                points.append(p)
+        samples[loss] = np.array(points)
+    near = {loss: float(np.mean(np.linalg.norm(p - top, axis=1) < 0.3)) for loss, p in samples.items()}
+    # the ball of radius 0.3 is 1.4 % of the cube; the maximum loss spends most points there
+    assert near["maximum"] > 0.3 and near["maximum"] > 2 * near["curvature"], near
+    best = samples["maximum"][np.argmax([bump(p) for p in samples["maximum"]])]
+    assert np.linalg.norm(best - top) < 0.1, best
+
+
+def test_a_maximum_spec_over_three_parameters_is_accepted(tmp_path):
+    from pairsweep.sweeps.adaptive_spec import resolve_adaptive
+
+    ra = resolve_adaptive(AdaptiveSweep(kernel="engine_kernels:SMOOTH", store=tmp_path / "m.zarr", adaptive={
+        "output": "f", "loss": "maximum", "npoints": 64,
+        "bounds": {"x": [-3.0, 3.0], "y": [-2.0, 2.0], "delay": [0.0, 0.001]}}))
+    assert ra.sampled == ("x", "y", "delay") and ra.loss == "maximum"
