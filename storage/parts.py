@@ -51,8 +51,10 @@ cannot serve here: the list changes with every extension):
   verify``. Damage is left to ``pairsweep verify``, which rewrites the damaged file from the
   intact one (:func:`parts_files`, :func:`restore_parts_files`).
 * Stores written before the checksum (``format`` 1, no checksum, no copy) are read as
-  before: their list is believed as it parses. The next extension writes the new format;
-  readers of that older version read it too (they only look at ``parts``).
+  before: their list is believed as it parses (whatever the copy says: an older pairsweep
+  may have extended a store that has one). The next extension, or a repairing ``pairsweep
+  verify``, writes the new format; that older version reads it too (it only looks at
+  ``parts``).
 """
 
 from __future__ import annotations
@@ -170,10 +172,13 @@ class PartsFiles:
 
     def error(self) -> StoreError:
         primary, copy = self.store / PARTS_FILE, self.store / PARTS_COPY
+        # a list written by hand in the first format is read unchecked: the way back when no
+        # backup exists (it loses only the record of the spec that last extended the store)
+        by_hand = json.dumps({"format": 1, "parts": _part_dirs(self.store)})
         return StoreError(
             f"store: the list of the parts of {self.store} is lost: {primary} {says(self.primary or '')} and "
-            f"its copy {copy} {says(self.copy or '')}; nothing was changed. Restore either file from a backup "
-            f"(the part directories are {', '.join(_part_dirs(self.store)) or 'none'} in {self.store / PARTS_DIR})"
+            f"its copy {copy} {says(self.copy or '')}; nothing was changed. Restore either file from a backup, "
+            f"or write {by_hand} (the part directories in {self.store / PARTS_DIR}) to {primary}"
         )
 
 
@@ -282,16 +287,14 @@ def record_parts(store: str | Path, names: Sequence[str], spec: Mapping[str, Any
 
 def restore_parts_files(state: PartsFiles) -> list[str]:
     """Rewrite whichever of ``parts.json`` and its copy is damaged, missing or out of date
-    from the intact one (call holding the store's lock). Returns the files rewritten.
-
-    A ``parts.json`` of format 1 (no checksum) is left as it is, and gets no copy: it cannot
-    be checked, so a copy could only repeat damage; the next extension rewrites both.
-    """
-    if state.record is None or state.legacy:
+    from the intact one, ``parts.json`` first (call holding the store's lock). A
+    ``parts.json`` of format 1 (no checksum) is rewritten with one. Returns the files
+    rewritten."""
+    if state.record is None:
         return []
     text = _text(*_listing(state.record))
     written = []
-    if state.primary is not None:
+    if state.primary is not None or state.legacy:
         _atomic_write_text(state.store / PARTS_FILE, text)
         written.append(PARTS_FILE)
     if state.copy is not None:

@@ -377,28 +377,29 @@ def verify_store(path: str | Path, *, repair: bool = True) -> VerifyReport:
 def _check_parts_list(store: Path, report: VerifyReport, repair: bool) -> None:
     """``parts.json`` and its copy (:mod:`.parts`): a damaged one is a problem, rewritten
     from the intact one; a copy lagging behind (a kill between the two writes) is noted and
-    brought up to date."""
+    brought up to date; a ``parts.json`` without checksum (format 1) gets one, and a copy."""
     state = parts_files(store)  # again, now under the lock
     if not state.usable:
         raise state.error()
-    if state.legacy:
-        report.notes.append(f"{PARTS_FILE} was written before pairsweep kept a checksum and a copy of it: "
-                            "not checked (the next extension adds both)")
-        return
     if state.record is None:
         return  # a one-part store
     fixable = []
-    if state.primary is not None:
+    if state.legacy:
+        report.notes.append(
+            f"{PARTS_FILE} was written before pairsweep kept a checksum and a copy of it: not checked; "
+            + ("rewritten with both" if repair else "a repairing verify adds both")
+        )
+    elif state.primary is not None:
         report.metadata_problems.append(
             f"{PARTS_FILE} (the list of the store's parts) {says(state.primary)}; its copy {PARTS_COPY} is intact"
         )
         fixable.append(PARTS_FILE)
-    if state.copy_lags:
-        report.notes.append(
-            f"{PARTS_COPY} {says(state.copy or '')} (an extension was stopped between writing {PARTS_FILE} "
-            "and its copy)"
-            + ("; brought up to date" if repair else "")
-        )
+    if state.copy in ("missing", "out of date"):
+        if not state.legacy:
+            report.notes.append(
+                f"{PARTS_COPY} {says(state.copy)} (an extension was stopped between writing {PARTS_FILE} "
+                "and its copy)" + ("; brought up to date" if repair else "")
+            )
     elif state.copy is not None:
         report.metadata_problems.append(f"{PARTS_COPY} (the copy of the list of parts) {says(state.copy)}; "
                                         f"{PARTS_FILE} is intact")

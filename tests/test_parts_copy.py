@@ -172,8 +172,19 @@ def test_both_damaged_is_a_clear_error_naming_both_and_nothing_is_touched(store,
     assert main(["verify", str(store)]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "Restore either file from a backup" in err
-    assert "the part directories are 1, 2 in" in err
     assert all_files(store) == before
+    # the way back without a backup: the list the message spells out, written by hand
+    by_hand = re.search(r"or write (\{.*\}) \(the part directories", err)[1]
+    assert json.loads(by_hand) == {"format": 1, "parts": ["1", "2"]}
+    (store / PARTS_FILE).write_text(by_hand)
+    ds = open_result(store)
+    assert ds.sizes["x"] == X1.size and ds.attrs["pairsweep_parts"]["extended_by"] is None
+    # a repairing verify gives it a checksum and rewrites the damaged copy from it
+    report = verify_store(store)
+    assert report.metadata_repaired == [PARTS_COPY] and any("rewritten with both" in n for n in report.notes)
+    state = parts_files(store)
+    assert (state.primary, state.copy, state.legacy, state.record["parts"]) == (None, None, False, ["1", "2"])
+    assert verify_store(store, repair=False).clean
 
 
 def write_old_format(store: Path, parts: list[str], spec: dict) -> None:
@@ -189,9 +200,10 @@ def test_a_store_written_before_the_checksum_opens_verifies_and_extends(store, c
         warnings.simplefilter("always")
         assert_full_union(store, spec)
     assert not parts_warnings(caught)
-    report = verify_store(store)
+    before = all_files(store)
+    report = verify_store(store, repair=False)
     assert report.clean and any("written before pairsweep kept a checksum" in n for n in report.notes)
-    assert not (store / PARTS_COPY).exists()  # left as it was: nothing to check a copy against
+    assert all_files(store) == before
 
     report = run_sweep(smooth(store, X2, Y1), client=client, progress=False)
     assert report.complete and report.points_computed == X2.size * len(Y1) - X0.size * len(Y0)
