@@ -10,6 +10,10 @@ What is checked (see :mod:`.checksum` for what the checksums cover):
   when that copy matches the manifest; the root keeps its run history when it can still be
   parsed. Otherwise :class:`StoreError` says which file is damaged and that nothing was
   changed.
+* **The list of parts** of an extended store (:mod:`.parts`): ``parts.json`` and its copy
+  must each match their checksum. A damaged one is rewritten from the other; a copy lagging
+  behind (a kill between the two writes) is brought up to date and is not damage. Both
+  damaged: :class:`StoreError` naming both, nothing changed.
 * **Blocks.** Each ledger entry must parse, carry a valid seal (a checksum of itself), name
   its own block and exactly the store's variables at the right chunk keys; each chunk file
   must have the recorded size and blake2b, and be absent where the block wrote none (a
