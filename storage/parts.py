@@ -29,6 +29,32 @@ The guarantees (who writes what, what survives a kill):
   next extension, and refuses (touching nothing) if one ever holds a ledger entry.
 * Each part keeps its own ledger, so "a block is done when, and only when, its entry
   exists" (:mod:`.ledger`) holds per part, and ``pairsweep verify`` checks every part.
+
+The list itself is protected like the rest of the store's metadata (whose creation copies
+cannot serve here: the list changes with every extension):
+
+* ``parts.json`` carries a checksum of its own content (:func:`.checksum.sealed`), so damage
+  that still parses (a changed digit) is detected, not believed; and a second copy,
+  ``_pairsweep/parts.copy.json``, holds the same text.
+* Write order: ``parts.json`` first, then the copy, each through a temporary file, fsync and
+  an atomic rename. A kill before the first rename leaves both old (the new parts unlisted,
+  removed as above); a kill between the two renames leaves ``parts.json`` new and the copy
+  old or absent. So ``parts.json`` is never torn by a kill and always the newest list; the
+  copy only ever lags behind it.
+* Read rule: ``parts.json`` when it is intact (checksum matches), else the copy when it is
+  intact (with a warning pointing at ``pairsweep verify``); when neither is, a
+  :class:`StoreError` names both files and touches nothing. No ``parts.json`` and no copy
+  means a one-part store (or an extension killed before it listed anything).
+* A copy that lags behind an intact ``parts.json`` (missing or older: a kill between the
+  two writes) is brought up to date by the next client holding the lock
+  (:func:`discard_unlisted`, run before every run or extension) and by ``pairsweep
+  verify``. Damage is left to ``pairsweep verify``, which rewrites the damaged file from the
+  intact one (:func:`parts_files`, :func:`restore_parts_files`).
+* Stores written before the checksum (``format`` 1, no checksum, no copy) are read as
+  before: their list is believed as it parses (whatever the copy says: an older pairsweep
+  may have extended a store that has one). The next extension, or a repairing ``pairsweep
+  verify``, writes the new format; that older version reads it too (it only looks at
+  ``parts``).
 """
 
 from __future__ import annotations
@@ -37,13 +63,16 @@ import json
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .axes import axis_values
+from .checksum import sealed, unseal
 from .errors import StoreError
 from .layout import STATE_DIR, read_root_attrs
 from .ledger import _atomic_write_text
@@ -52,8 +81,10 @@ if TYPE_CHECKING:
     import xarray as xr
 
 __all__ = [
+    "PARTS_COPY",
     "PARTS_DIR",
     "PARTS_FILE",
+    "PartsFiles",
     "combine_parts",
     "discard_unlisted",
     "extended_spec",
@@ -61,12 +92,17 @@ __all__ = [
     "next_part_name",
     "part_path",
     "part_stores",
+    "parts_files",
     "record_parts",
+    "restore_parts_files",
     "union_axes",
 ]
 
 PARTS_DIR = f"{STATE_DIR}/parts"
 PARTS_FILE = f"{STATE_DIR}/parts.json"
+PARTS_COPY = f"{STATE_DIR}/parts.copy.json"
+#: format 1: written before the checksum and the copy (no checksum); format 2: sealed
+_FORMAT = 2
 
 
 def part_path(store: str | Path, name: str) -> Path:
@@ -74,19 +110,109 @@ def part_path(store: str | Path, name: str) -> Path:
     return Path(store) / PARTS_DIR / name
 
 
-def _read(store: str | Path) -> dict[str, Any] | None:
-    path = Path(store) / PARTS_FILE
+def _load(path: Path, *, legacy_ok: bool) -> tuple[dict[str, Any] | None, str | None]:
+    """The record in ``path`` and None, or None and what is wrong with the file."""
     try:
-        text = path.read_text()
+        text = path.read_bytes()
     except FileNotFoundError:
-        return None
+        return None, "missing"
+    except OSError as exc:
+        return None, f"cannot be read: {exc.strerror}"
     try:
         record = json.loads(text)
-        if not isinstance(record.get("parts"), list):
-            raise ValueError("no list of parts")
-        return record
-    except (ValueError, AttributeError) as exc:
-        raise StoreError(f"store: {path} (the list of the store's parts) is damaged ({exc})") from None
+    except ValueError:
+        return None, "cannot be parsed"
+    if not isinstance(record, dict) or not isinstance(record.get("parts"), list) or not all(
+        isinstance(n, str) and n.isdigit() for n in record["parts"]
+    ):
+        return None, "holds no list of parts"
+    seal = unseal(record)
+    if seal is None:
+        # written before the checksum: believed as it parses; never a copy, never format 2
+        if legacy_ok and record.get("format") == 1:
+            return record, None
+        return None, "has no checksum"
+    if not seal:
+        return None, "does not match its checksum"
+    return record, None
+
+
+def says(problem: str) -> str:
+    """A file's problem as a predicate: ``f"{path} {says(problem)}"``."""
+    return f"is {problem}" if problem in ("missing", "out of date") else problem
+
+
+def _listing(record: Mapping[str, Any]) -> tuple[list[str], Any]:
+    return list(record["parts"]), record.get("spec")
+
+
+@dataclass(frozen=True)
+class PartsFiles:
+    """The state of a store's list of parts: ``parts.json`` and its copy."""
+
+    store: Path
+    #: the record in force (None: a one-part store, or no intact file: see ``usable``)
+    record: dict[str, Any] | None
+    #: what is wrong with each file (None: intact; ``"missing"``; ``"out of date"`` for a copy
+    #: that lags behind an intact ``parts.json``; else damage)
+    primary: str | None
+    copy: str | None
+    #: ``parts.json`` was written before the checksum (format 1: cannot be checked)
+    legacy: bool = False
+
+    @property
+    def usable(self) -> bool:
+        return self.record is not None or (self.primary == "missing" and self.copy == "missing")
+
+    @property
+    def copy_lags(self) -> bool:
+        """The copy is missing or older while ``parts.json`` is intact: an extension was
+        killed between the two writes (not damage)."""
+        return self.primary is None and not self.legacy and self.copy in ("missing", "out of date")
+
+    def error(self) -> StoreError:
+        primary, copy = self.store / PARTS_FILE, self.store / PARTS_COPY
+        # a list written by hand in the first format is read unchecked: the way back when no
+        # backup exists (it loses only the record of the spec that last extended the store)
+        by_hand = json.dumps({"format": 1, "parts": _part_dirs(self.store)})
+        return StoreError(
+            f"store: the list of the parts of {self.store} is lost: {primary} {says(self.primary or '')} and "
+            f"its copy {copy} {says(self.copy or '')}; nothing was changed. Restore either file from a backup, "
+            f"or write {by_hand} (the part directories in {self.store / PARTS_DIR}) to {primary}"
+        )
+
+
+def _part_dirs(store: Path) -> list[str]:
+    directory = store / PARTS_DIR
+    if not directory.is_dir():
+        return []
+    return sorted((p.name for p in directory.iterdir() if p.name.isdigit()), key=int)
+
+
+def parts_files(store: str | Path) -> PartsFiles:
+    """Read and check both files of the list of parts (reads only; never raises for damage)."""
+    store = Path(store)
+    primary, p_problem = _load(store / PARTS_FILE, legacy_ok=True)
+    copy, c_problem = _load(store / PARTS_COPY, legacy_ok=False)
+    legacy = primary is not None and unseal(primary) is None
+    if primary is not None:
+        if copy is not None and _listing(copy) != _listing(primary):
+            c_problem = "out of date"
+        return PartsFiles(store, primary, None, c_problem, legacy)
+    return PartsFiles(store, copy, p_problem, c_problem)
+
+
+def _read(store: str | Path) -> dict[str, Any] | None:
+    state = parts_files(store)
+    if not state.usable:
+        raise state.error()
+    if state.primary is not None and state.record is not None:
+        warnings.warn(
+            f"{state.store / PARTS_FILE} (the list of the store's parts) {says(state.primary)}; using its copy "
+            f"{PARTS_COPY}. Run `pairsweep verify {state.store}` to repair it",
+            stacklevel=3,
+        )
+    return state.record
 
 
 def list_parts(store: str | Path) -> list[str]:
@@ -126,9 +252,29 @@ def _publish_pause() -> None:
         time.sleep(float(delay))
 
 
+def _copy_pause() -> None:
+    # Tests only: widen the window between writing parts.json and its copy.
+    delay = os.environ.get("PAIRSWEEP_TEST_PARTS_COPY_DELAY")
+    if delay:
+        time.sleep(float(delay))
+
+
+def _text(names: Sequence[str], spec: Any) -> str:
+    record = {"format": _FORMAT, "parts": [str(n) for n in names], "spec": spec}
+    return json.dumps(sealed(record), indent=1)
+
+
+def _write_both(store: Path, text: str) -> None:
+    # parts.json first: it is the newest list at every instant, the copy only lags (see above)
+    _atomic_write_text(store / PARTS_FILE, text)
+    _copy_pause()
+    _atomic_write_text(store / PARTS_COPY, text)
+
+
 def record_parts(store: str | Path, names: Sequence[str], spec: Mapping[str, Any]) -> None:
     """List ``names`` as the store's parts (after part 0) and ``spec`` as the spec that
-    extended it. Atomic: the list is either the old one or the new one. Call holding the
+    extended it, in ``parts.json`` then its copy. Each write is atomic, and a kill between
+    them leaves ``parts.json`` new and intact (see the module's docstring). Call holding the
     store's lock, after every listed part is created."""
     _publish_pause()
     missing = [str(n) for n in names if not (part_path(store, str(n)) / "zarr.json").is_file()]
@@ -136,8 +282,25 @@ def record_parts(store: str | Path, names: Sequence[str], spec: Mapping[str, Any
         # listing a part that is not there would leave the store unopenable
         raise StoreError(f"store: parts {', '.join(missing)} of {store} are missing; the list of parts "
                          "was not changed")
-    record = {"format": 1, "parts": [str(n) for n in names], "spec": dict(spec)}
-    _atomic_write_text(Path(store) / PARTS_FILE, json.dumps(record, indent=1))
+    _write_both(Path(store), _text(names, dict(spec)))
+
+
+def restore_parts_files(state: PartsFiles) -> list[str]:
+    """Rewrite whichever of ``parts.json`` and its copy is damaged, missing or out of date
+    from the intact one, ``parts.json`` first (call holding the store's lock). A
+    ``parts.json`` of format 1 (no checksum) is rewritten with one. Returns the files
+    rewritten."""
+    if state.record is None:
+        return []
+    text = _text(*_listing(state.record))
+    written = []
+    if state.primary is not None or state.legacy:
+        _atomic_write_text(state.store / PARTS_FILE, text)
+        written.append(PARTS_FILE)
+    if state.copy is not None:
+        _atomic_write_text(state.store / PARTS_COPY, text)
+        written.append(PARTS_COPY)
+    return written
 
 
 def discard_unlisted(store: str | Path) -> list[str]:
@@ -146,7 +309,13 @@ def discard_unlisted(store: str | Path) -> list[str]:
 
     Refuses (:class:`StoreError`, nothing removed) if such a directory holds a ledger entry:
     blocks are only computed in listed parts, so that would be someone else's doing.
+
+    Also completes a listing a kill interrupted: a copy of ``parts.json`` that lags behind
+    it is brought up to date (call holding the store's lock).
     """
+    state = parts_files(store)
+    if state.copy_lags:
+        restore_parts_files(state)
     directory = Path(store) / PARTS_DIR
     if not directory.is_dir():
         return []

@@ -10,6 +10,10 @@ What is checked (see :mod:`.checksum` for what the checksums cover):
   when that copy matches the manifest; the root keeps its run history when it can still be
   parsed. Otherwise :class:`StoreError` says which file is damaged and that nothing was
   changed.
+* **The list of parts** of an extended store (:mod:`.parts`): ``parts.json`` and its copy
+  must each match their checksum. A damaged one is rewritten from the other; a copy lagging
+  behind (a kill between the two writes) is brought up to date and is not damage. Both
+  damaged: :class:`StoreError` naming both, nothing changed.
 * **Blocks.** Each ledger entry must parse, carry a valid seal (a checksum of itself), name
   its own block and exactly the store's variables at the right chunk keys; each chunk file
   must have the recorded size and blake2b, and be absent where the block wrote none (a
@@ -45,7 +49,7 @@ from .checksum import file_digest, unseal
 from .errors import StoreError
 from .layout import MANIFEST, PRISTINE_DIR, STATE_DIR, chunk_key
 from .lock import StoreLock
-from .parts import list_parts, part_path
+from .parts import PARTS_COPY, PARTS_FILE, part_path, parts_files, restore_parts_files, says
 
 __all__ = ["BadBlock", "VerifyReport", "verify_store"]
 
@@ -358,11 +362,15 @@ def verify_store(path: str | Path, *, repair: bool = True) -> VerifyReport:
     store = Path(path).absolute()
     if not (store / STATE_DIR).is_dir():
         raise StoreError(f"store: {store} is not a pairsweep store (no {STATE_DIR}/)")
+    listing = parts_files(store)
+    if not listing.usable:
+        raise listing.error()  # before the lock and any repair: nothing is changed
     lock = StoreLock.acquire(store, purpose="verify") if repair else None
     try:
-        report = _verify(store, repair)
+        report = _verify(store, repair, listing=True)
         # every part is a store of its own, with its own ledger, checksums and creation record
-        for name in list_parts(store):
+        record = parts_files(store).record  # restored above when repairing
+        for name in record["parts"] if record else []:
             report.parts[name] = _verify(part_path(store, name), repair)
         return report
     finally:
@@ -370,10 +378,47 @@ def verify_store(path: str | Path, *, repair: bool = True) -> VerifyReport:
             lock.release()
 
 
-def _verify(store: Path, repair: bool) -> VerifyReport:
+def _check_parts_list(store: Path, report: VerifyReport, repair: bool) -> None:
+    """``parts.json`` and its copy (:mod:`.parts`): a damaged one is a problem, rewritten
+    from the intact one; a copy lagging behind (a kill between the two writes) is noted and
+    brought up to date; a ``parts.json`` without checksum (format 1) gets one, and a copy."""
+    state = parts_files(store)  # again, now under the lock
+    if not state.usable:
+        raise state.error()
+    if state.record is None:
+        return  # a one-part store
+    fixable = []
+    if state.legacy:
+        report.notes.append(
+            f"{PARTS_FILE} was written before pairsweep kept a checksum and a copy of it: not checked; "
+            + ("rewritten with both" if repair else "a repairing verify adds both")
+        )
+    elif state.primary is not None:
+        report.metadata_problems.append(
+            f"{PARTS_FILE} (the list of the store's parts) {says(state.primary)}; its copy {PARTS_COPY} is intact"
+        )
+        fixable.append(PARTS_FILE)
+    if state.copy in ("missing", "out of date"):
+        if not state.legacy:
+            report.notes.append(
+                f"{PARTS_COPY} {says(state.copy)} (an extension was stopped between writing {PARTS_FILE} "
+                "and its copy)" + ("; brought up to date" if repair else "")
+            )
+    elif state.copy is not None:
+        report.metadata_problems.append(f"{PARTS_COPY} (the copy of the list of parts) {says(state.copy)}; "
+                                        f"{PARTS_FILE} is intact")
+        fixable.append(PARTS_COPY)
+    if repair:
+        written = restore_parts_files(state)
+        report.metadata_repaired += [rel for rel in written if rel in fixable]
+
+
+def _verify(store: Path, repair: bool, *, listing: bool = False) -> VerifyReport:
     started = time.perf_counter()
     report = VerifyReport(store=store, repaired=repair)
     _check_metadata(store, report, repair)
+    if listing:
+        _check_parts_list(store, report, repair)
     try:
         grid = _grid(store)
     except Exception as exc:  # noqa: BLE001 - say what is wrong, never a traceback

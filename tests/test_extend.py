@@ -14,7 +14,7 @@ import xarray as xr
 from pairsweep.kernels import Status
 from pairsweep.storage import failures, ledger, store_status
 from pairsweep.storage.layout import read_root_attrs, update_root_attrs
-from pairsweep.storage.parts import PARTS_FILE, list_parts, part_path, part_stores
+from pairsweep.storage.parts import PARTS_COPY, PARTS_FILE, list_parts, part_path, part_stores
 from pairsweep.storage.verify import verify_store
 from pairsweep.sweeps import SpecError, SpecMismatchError, Sweep, open_result, prepare_store, run_sweep
 from pairsweep.sweeps.cli import main
@@ -234,6 +234,7 @@ def test_a_kill_between_creating_parts_and_listing_them_is_cleaned_up(tmp_path, 
     prepare_store(smooth(store, x=x, y=[0.0, 0.5, 1.0, 2.0]))
     # the state a SIGKILL leaves after the parts were renamed into place, before the list
     (store / PARTS_FILE).unlink()
+    (store / PARTS_COPY).unlink()
     assert open_result(store).sizes["x"] == X0.size  # unlisted parts are not part of the store
     report = run_sweep(smooth(store, x=x, y=[0.0, 0.5, 1.0, 2.0]), client=client, progress=False)
     assert report.complete and report.points_computed == 9 * 4 - 5 * 3
