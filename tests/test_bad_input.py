@@ -159,8 +159,8 @@ TOML_CASES = [
     ("adaptive-block-points-zero", SMOOTH + ADAPTIVE + "block_points = 0\n", "adaptive.block_points"),
     ("adaptive-block-points-over-budget", SMOOTH + ADAPTIVE + "block_points = 32\n", "adaptive.block_points"),
     ("adaptive-loss-goal-negative", SMOOTH + ADAPTIVE + "loss_goal = -1.0\n", "adaptive.loss_goal"),
-    ("adaptive-maximum-3d", SMOOTH + '[adaptive]\noutput = "f"\nloss = "maximum"\nnpoints = 64\n'
-     "bounds = { x = [-1.0, 1.0], y = [-1.0, 1.0], delay = [0.0, 0.1] }\n", "adaptive.loss"),
+    ("adaptive-maximum-level", SMOOTH + '[adaptive]\noutput = "f"\nloss = "maximum"\nlevel = 0.5\nnpoints = 64\n'
+     "bounds = { x = [-1.0, 1.0], y = [-1.0, 1.0] }\n", "adaptive.level"),
     ("adaptive-chunks", SMOOTH + ADAPTIVE + "[execution]\nchunks = { x = 4 }\n", "execution.chunks"),
 ]
 
