@@ -47,7 +47,7 @@ _LOCAL_WORKER_CONFIG: dict[str, tuple[Any, Any]] = {
 
 
 def local_worker_config() -> dict[str, Any]:
-    """The settings a local cluster's workers get a local cluster's workers (see ``_LOCAL_WORKER_CONFIG``)."""
+    """The settings a local cluster's workers get (see ``_LOCAL_WORKER_CONFIG``)."""
     return {key: coarse for key, (default, coarse) in _LOCAL_WORKER_CONFIG.items()
             if dask.config.get(key, None) == default}
 
