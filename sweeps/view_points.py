@@ -179,21 +179,21 @@ class PointsViewApp:
         self.layout = column(self.counts, row(self.controls, self.plot_holder))
         self.var_select.on_change("value", lambda attr, old, new: self._rebuild())
         for select in (self.x_select, self.y_select, *self.learner_selects.values()):
-            select.on_change("value", lambda attr, old, new: self._rebuild(keep_controls=True))
+            select.on_change("value", lambda attr, old, new: self._rebuild(same_variable=True))
         self._rebuild()
         doc.add_root(self.layout)
         doc.title = f"pairsweep: {self.path.name}"
         self.callback = doc.add_periodic_callback(self.update, interval_ms) if interval_ms else None
 
     # -- building -------------------------------------------------------------------------
-    def _rebuild(self, keep_controls: bool = False) -> None:
+    def _rebuild(self, same_variable: bool = False) -> None:
         from bokeh.models import Select
 
         var = self.var_select.value
         if self.x_select.value == self.y_select.value:
             self.y_select.value = _LINE  # calls back into _rebuild
             return
-        if not keep_controls:
+        if not same_variable:
             old = {d: s.value for d, s in self.extra_selects.items()}
             self.extra_selects = {}
             for d in self.dims[var]:
@@ -201,10 +201,11 @@ class PointsViewApp:
                 select = Select(title=d, value=old.get(d, "0"), options=options, width=180)
                 select.on_change("value", lambda attr, o, n: self._push())
                 self.extra_selects[d] = select
-        self.controls.children = [self.var_select, self.x_select, self.y_select,
-                                  *self.learner_selects.values(), *self.extra_selects.values()]
-        self.live = LivePoints(self.path, var)
-        self.live.refresh()
+            self.controls.children = [self.var_select, self.x_select, self.y_select,
+                                      *self.learner_selects.values(), *self.extra_selects.values()]
+            # another variable is another array to read; axes and learner only redraw
+            self.live = LivePoints(self.path, var)
+            self.live.refresh()
         self.plot_holder.children = [self._figure()]
         self._push()
 

@@ -69,8 +69,9 @@ def test_page_shows_a_learners_samples_marks_non_ok_ones_and_reads_only_new_bloc
     _land(ra, 2)
     assert app.update() == [1, 2] and app.live.blocks_read == 3  # the new blocks only
     assert len(app.samples.data["x"]) == 2 + 4  # block 2 is learner 0's too, all ok
-    app.learner_selects["delay"].value = "1"  # the other learner: block 1's samples
+    app.learner_selects["delay"].value = "1"  # the other learner: block 1's samples, nothing read again
     assert sorted(app.samples.data["x"]) == [-1.0, 0.5, 1.5] and app.not_converged.data["x"].tolist() == [4.0]
+    assert app.live.blocks_read == 3
 
 
 def test_extra_index_and_a_line_over_one_parameter(adaptive_store):
