@@ -225,13 +225,17 @@ class AdaptiveRunner(StoredLearners, RunLoop):
     """Asks the learners for whole blocks, keeps a bounded window of block tasks in flight,
     tells the learners each finished block (the run's record, progress and report are
     :class:`~.runner.RunLoop`'s, shared with grid runs). The learners are rebuilt from the
-    store on construction (:attr:`n_stored` points told). Failure state (``report``'s
-    block errors) is kept apart from the learners."""
+    store on construction (:attr:`n_stored` points told), or taken from ``stored`` when the
+    caller already rebuilt them. Failure state (``report``'s block errors) is kept apart
+    from the learners."""
 
     def __init__(self, ra: ResolvedAdaptive, client: Client, *, durable: bool = True,
                  max_in_flight: int | None = None, progress: bool | str = False, verbosity: int = 0,
-                 lock: StoreLock | None = None):
-        StoredLearners.__init__(self, ra)
+                 lock: StoreLock | None = None, stored: StoredLearners | None = None):
+        if stored is not None and stored.ra is ra:
+            self.__dict__.update(stored.__dict__)  # the learners already rebuilt from this store
+        else:
+            StoredLearners.__init__(self, ra)
         self.asked: dict[int, list[tuple[int, Any]]] = {}
         workers = capacity(client)
         # Points in flight are chosen without their results: at most ~10 % of the budget
@@ -368,6 +372,14 @@ class AdaptiveRunner(StoredLearners, RunLoop):
         return f"\n  loss goal {self.ra.loss_goal:g} reached" if self.goal else ""
 
 
+def _goal_met(stored: StoredLearners) -> bool:
+    # a failing loss pass only leaves the goal unmet, as in AdaptiveRunner.finish
+    try:
+        return stored.goal_reached()
+    except Exception:  # noqa: BLE001 - the run then goes ahead and the runner reports
+        return False
+
+
 def _finite(x: float) -> float | None:
     return x if np.isfinite(x) else None  # JSON attributes hold no infinity
 
@@ -403,15 +415,17 @@ def run_adaptive(sweep: AdaptiveSweep, *, client: Client | None = None, progress
     try:
         ra = _prepare_locked(sweep)
         done = ledger.done_blocks(ra.store, ra.n_blocks)
-        if client is None and (done.all() or (ra.loss_goal is not None and done.any()
-                                              and StoredLearners(ra).goal_reached())):
+        stored = None
+        if client is None and not done.all() and ra.loss_goal is not None and done.any():
+            stored = StoredLearners(ra)  # handed to the runner: the store is read once
+        if client is None and (done.all() or (stored is not None and _goal_met(stored))):
             # nothing left to do: no cluster is started (on SLURM/PBS that would queue jobs)
             return SweepReport(store=ra.store.resolve(), spec_hash=ra.spec_hash, n_points=ra.capacity,
                                n_blocks=ra.n_blocks, blocks_already_done=ra.n_blocks)
         if client is None:
             with connect(sweep.cluster.kind, sweep.cluster.options) as new_client:
                 return AdaptiveRunner(ra, new_client, progress=progress, durable=durable,
-                                      verbosity=verbosity, lock=lock).run()
+                                      verbosity=verbosity, lock=lock, stored=stored).run()
         return AdaptiveRunner(ra, client, progress=progress, durable=durable, verbosity=verbosity,
                               lock=lock).run()
     finally:

@@ -154,13 +154,20 @@ class _LevelLearner2D(adaptive.Learner2D):
     ``_fill_stack`` is Learner2D's own (adaptive 1.5), with the point choice replaced.
     """
 
+    #: How far inside the scaled box [-0.5, 0.5]^2 a point still lies on its edge: Learner2D's
+    #: unscaling leaves points meant for an edge an ulp inside it for many bounds.
+    EDGE_TOLERANCE = 1e-12
+
+    def _on_box_edge(self, pa: np.ndarray, pb: np.ndarray) -> bool:
+        edge = 0.5 - self.EDGE_TOLERANCE
+        return any(abs(pa[k]) >= edge and abs(pb[k]) >= edge and np.sign(pa[k]) == np.sign(pb[k]) for k in (0, 1))
+
     def _choose(self, ip: Any, simplex: np.ndarray) -> np.ndarray:
         triangle = ip.tri.points[simplex]
         values = np.asarray(ip.values)[simplex][:, 0]
-        edge_of_box = 0.5 - 1e-12  # the scaled box is [-0.5, 0.5]^2
         for a, b in ((0, 1), (1, 2), (2, 0)):
             pa, pb = triangle[a], triangle[b]
-            on_box_edge = any(abs(pa[k]) >= edge_of_box and pa[k] == pb[k] for k in (0, 1))
+            on_box_edge = self._on_box_edge(pa, pb)
             if on_box_edge and values[a] * values[b] < 0:
                 w = float(np.clip(values[a] / (values[a] - values[b]), 0.1, 0.9))
                 return pa + w * (pb - pa)
@@ -175,7 +182,11 @@ class _LevelLearner2D(adaptive.Learner2D):
         for _ in range(len(losses)):
             jsimplex = int(np.argmax(losses))
             point_new = tuple(self._unscale(self._choose(ip, ip.tri.simplices[jsimplex])))
-            point_new = tuple(min(max(c, lo), hi) for c, (lo, hi) in zip(point_new, self.bounds, strict=True))
+            # clipped into the box, and a point on (or an ulp off) an edge put exactly on it
+            point_new = tuple(
+                lo if c - lo <= self.EDGE_TOLERANCE * (hi - lo) else hi if hi - c <= self.EDGE_TOLERANCE * (hi - lo) else c
+                for c, (lo, hi) in zip(point_new, self.bounds, strict=True)
+            )
             points_new.append(point_new)
             losses_new.append(losses[jsimplex])
             self._stack[point_new] = losses[jsimplex]
@@ -228,6 +239,7 @@ class LearnerSet:
         # can miss hi by an ulp, and a rebuilt learner would then ask the corner again
         self.param_lo, self.param_hi = lo, hi
         self.level = level or 0.0
+        self._maximum_nd = loss == "maximum" and len(bounds) >= 3
         # LearnerND triangulates in the coordinates it is given: a box that is 10^5 times
         # thinner along one parameter breaks its Delaunay checks, so it learns the unit cube
         self.unit_cube = self.n_dim >= 3
@@ -293,11 +305,18 @@ class LearnerSet:
         """Tell one result; ``ok`` false (or a non-finite value) applies the stand-in rule."""
         if ok and math.isfinite(value):
             y = float(value) - self.level
+            state = self._states[learner]
+            rose = y - state.get("top_scored", -math.inf)
+            state["top"] = max(state["top"], y)  # before the tell: its new cells are scored against it
+            state["low"] = min(state.get("low", math.inf), y)
             self._tell(learner, x, y)
             self._ok_x[learner].append(self._unit(x))
             self._ok_y[learner].append(y)
-            state = self._states[learner]
-            state["top"] = max(state["top"], y)
+            if self._maximum_nd and rose > MAXIMUM_WIDTH * (state["top"] - state["low"]):
+                # LearnerND keeps each simplex's loss until the output's range grows by 10 %:
+                # cells scored against a lower top would keep too high a weight
+                self.learners[learner]._recompute_all_losses()
+                state["top_scored"] = state["top"]
             waiting, self._waiting[learner] = self._waiting[learner], []
             for w in waiting:
                 self._tell_stand_in(learner, w)

@@ -69,6 +69,7 @@ class LivePoints:
         adaptive = spec["adaptive"]
         self.kernel = str(spec["kernel"])
         self.output = str(adaptive["output"])  # the output that drives the learners
+        self.output_index = dict(adaptive.get("index", {}))  # ... at these extra coordinates
         self.block = int(spec["chunks"][POINT])
         self.learner_axes = {name: list(values) for name, values in adaptive["learner_axes"].items()}
         self.sampled = list(adaptive["bounds"])
@@ -145,6 +146,7 @@ class PointsViewApp:
         root = zarr.open_group(str(self.path), mode="r", use_consolidated=False)
         probe = LivePoints(self.path, "status")
         self.kernel, self.sampled, self.learner_axes, self.log = probe.kernel, probe.sampled, probe.learner_axes, probe.log
+        self.output, self.output_index = probe.output, probe.output_index
         params = set(probe.learner_axes) | set(probe.sampled)
         self.dims: dict[str, tuple[str, ...]] = {}
         self.attrs: dict[str, dict[str, Any]] = {}
@@ -197,9 +199,13 @@ class PointsViewApp:
             old = {d: s.value for d, s in self.extra_selects.items()}
             self.extra_selects = {}
             for d in self.dims[var]:
-                options = [(str(i), _fmt(v)) for i, v in enumerate(self.extra[d].tolist())]
-                select = Select(title=d, value=old.get(d, "0"), options=options, width=180)
-                select.on_change("value", lambda attr, o, n: self._push())
+                values = self.extra[d].tolist()
+                options = [(str(i), _fmt(v)) for i, v in enumerate(values)]
+                # the driving output opens at the index that drives the learners
+                drives = var == self.output and self.output_index.get(d) in values
+                start = str(values.index(self.output_index[d])) if drives else old.get(d, "0")
+                select = Select(title=d, value=start, options=options, width=180)
+                select.on_change("value", lambda attr, o, n: self._rebuild(same_variable=True))
                 self.extra_selects[d] = select
             self.controls.children = [self.var_select, self.x_select, self.y_select,
                                       *self.learner_selects.values(), *self.extra_selects.values()]
@@ -216,8 +222,9 @@ class PointsViewApp:
 
         var, x = self.var_select.value, self.x_select.value
         y = None if self.y_select.value == _LINE else self.y_select.value
-        at = ", ".join(f"{name} = {_fmt(self.learner_axes[name][int(s.value)])}"
-                       for name, s in self.learner_selects.items())
+        at = ", ".join([f"{name} = {_fmt(self.learner_axes[name][int(s.value)])}"
+                        for name, s in self.learner_selects.items()]
+                       + [f"{d} = {_fmt(self.extra[d][int(s.value)].item())}" for d, s in self.extra_selects.items()])
         title = f"{self.kernel} (adaptive samples): {axis_label(var, self.attrs.get(var, {}))}" + (f" at {at}" if at else "")
         fig = figure(width=760, height=520, title=title, x_axis_type="log" if x in self.log else "linear",
                      y_axis_type="log" if y in self.log else "linear", tools="pan,wheel_zoom,box_zoom,reset,save")

@@ -392,6 +392,22 @@ def test_maximum_loss_in_three_dimensions_gathers_samples_at_the_top():
     best = samples["maximum"][np.argmax([bump(p) for p in samples["maximum"]])]
     assert np.linalg.norm(best - top) < 0.1, best
 
+    # a lower, wider peak at (-0.6, -0.6, -0.6) is found first: as the top rises the cells
+    # scored against the lower one are scored again (86 % of 300 samples near the higher
+    # top; 77 % when LearnerND keeps their old losses)
+    def two_peaks(p):
+        p = np.asarray(p)
+        return float(0.6 * np.exp(-np.sum((p + 0.6) ** 2) / (2 * 0.25**2)) + np.exp(-np.sum((p - top) ** 2) / 0.08))
+
+    learners = LearnerSet(1, [(-1.0, 1.0)] * 3, [False] * 3, "maximum")
+    points = []
+    while len(points) < 300:
+        for _, x in learners.ask(8):
+            p = learners.to_parameters(x)
+            learners.tell(0, x, two_peaks(p), True)
+            points.append(p)
+    assert np.mean(np.linalg.norm(np.array(points) - top, axis=1) < 0.3) > 0.8
+
 
 def test_a_maximum_spec_over_three_parameters_is_accepted(tmp_path):
     from pairsweep.sweeps.adaptive_spec import resolve_adaptive
@@ -409,14 +425,20 @@ def test_level_loss_locates_the_lines_ends_on_the_box_edges():
     def g(p):
         return float(np.tanh(3 * (p[0] - 0.3 - 0.2 * p[1])))
 
-    learners = LearnerSet(1, [(-1.0, 1.0), (-1.0, 1.0)], [False, False], "level", level=0.0)
-    points = []
-    while len(points) < 100:
-        for _, x in learners.ask(10):
-            p = learners.to_parameters(x)
-            learners.tell(0, x, g(p), True)
-            points.append(p)
-    points = np.array(points)
+    def samples(bounds):
+        learners = LearnerSet(1, bounds, [False, False], "level", level=0.0)
+        points = []
+        while len(points) < 100:
+            for _, x in learners.ask(10):
+                p = learners.to_parameters(x)
+                learners.tell(0, x, g(p), True)
+                points.append(p)
+        return np.array(points)
+
+    # bounds whose unscaling leaves points meant for an edge an ulp inside it (found by review)
+    odd = samples([(-0.9, 1.1), (-1.0, 1.0 + 1 / 3)])
+    assert np.sum(odd[:, 1] == -1.0) >= 4 and not np.any((odd[:, 1] > -1.0) & (odd[:, 1] < -1.0 + 1e-9))
+    points = samples([(-1.0, 1.0), (-1.0, 1.0)])
     for y_edge, x_end in ((-1.0, 0.1), (1.0, 0.5)):
         on_edge = points[points[:, 1] == y_edge, 0]
         # the samples on the edge bracket the line's end as closely as the line is resolved

@@ -118,3 +118,16 @@ def test_view_server_answers_for_an_adaptive_store(adaptive_store, subprocess_en
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_the_driving_output_opens_at_the_index_that_drives_the_learners(tmp_path):
+    sweep = AdaptiveSweep(kernel="engine_kernels:FLAKY", store=tmp_path / "m.zarr",
+                          adaptive={"output": "moments", "index": {"k": 2}, "bounds": {"x": [-4.0, 4.0], "y": [0.5, 4.0]},
+                                    "npoints": 16, "block_points": 4})
+    ra = prepare_adaptive_store(sweep)
+    compute_points_block(str(ra.store), 0, ra.spec_hash, "test-run",
+                         {"x": [-1.0, 0.5, 2.0, 3.0], "y": [1.0, 1.0, 2.0, 3.0]}, False)
+    app = PointsViewApp(Document(), ra.store, interval_ms=0)
+    assert app.var_select.value == "moments" and app.extra_selects["k"].value == "2"
+    np.testing.assert_allclose(app.samples.data["_value"], np.asarray(app.samples.data["x"]) ** 2)
+    assert "k = 2" in app.figure.title.text
