@@ -40,6 +40,7 @@ __all__ = [
     "append_run_log",
     "done_blocks",
     "iter_entries",
+    "read_entry",
     "read_run_log",
     "write_entry",
 ]
@@ -103,18 +104,23 @@ def done_blocks(store: str | Path, n_blocks: int) -> np.ndarray:
     return done
 
 
+def read_entry(store: str | Path, block_id: int) -> dict[str, Any]:
+    """The ledger entry of ``block_id`` (which must be done)."""
+    path = _blocks_dir(store) / f"{block_id}.json"
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except ValueError:
+        raise StoreError(
+            f"store: ledger entry {path} is damaged; run `pairsweep verify {store}` "
+            "to mark its block not done"
+        ) from None
+
+
 def iter_entries(store: str | Path) -> Iterator[dict[str, Any]]:
     """Every ledger entry, in block order."""
     for block_id in sorted(_entry_ids(store)):
-        path = _blocks_dir(store) / f"{block_id}.json"
-        try:
-            with open(path) as f:
-                yield json.load(f)
-        except ValueError:
-            raise StoreError(
-                f"store: ledger entry {path} is damaged; run `pairsweep verify {store}` "
-                "to mark its block not done"
-            ) from None
+        yield read_entry(store, block_id)
 
 
 def append_run_log(store: str | Path, run_id: str, block_ids: list[int]) -> None:

@@ -14,7 +14,6 @@ re-reads the slice once from the blocks already done.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,15 +26,30 @@ from pairsweep.storage import ledger
 from pairsweep.storage.axes import axis_size
 from pairsweep.storage.axes import axis_values
 from pairsweep.storage.errors import StoreError
-from pairsweep.storage.layout import STATE_DIR, read_root_attrs
+from pairsweep.storage.layout import read_root_attrs
 from pairsweep.storage.parts import _union_index, part_stores
 
 from .grid import BlockGrid
 from .spec import SpecError
 
-__all__ = ["LiveSlice", "Piece", "SliceChoice", "StoreInfo"]
+__all__ = ["EntryTally", "LiveSlice", "Piece", "SliceChoice", "StoreInfo"]
 
 _NOT_COMPUTED = 255
+
+
+class EntryTally:
+    """Per-status point counts over the ledger entries read so far."""
+
+    def __init__(self) -> None:
+        self.totals = {"ok": 0, "not_converged": 0, "failed": 0}
+
+    def read(self, store: str | Path, block_id: int) -> dict[int, str]:
+        """Count done block ``block_id`` of ``store``; its failure messages by the point's
+        flat index in that store."""
+        entry = ledger.read_entry(store, block_id)
+        for key in self.totals:
+            self.totals[key] += int(entry.get(key, 0))
+        return {int(flat): message for flat, message in entry.get("messages", {}).items()}
 
 
 @dataclass(frozen=True)
@@ -58,11 +72,10 @@ class StoreInfo:
     kernel: str
     axes: tuple[str, ...]
     coords: dict[str, np.ndarray]
-    grid: BlockGrid  # part 0's
     variables: dict[str, tuple[str, ...]]
     attrs: dict[str, dict[str, Any]]
-    pieces: tuple[Piece, ...] = ()
-    shape: tuple[int, ...] = ()  # the union grid's
+    pieces: tuple[Piece, ...]
+    shape: tuple[int, ...]  # the union grid's
 
     @property
     def n_blocks(self) -> int:
@@ -90,26 +103,26 @@ class StoreInfo:
             attrs[name] = dict(arr.attrs)
         for name in coords:
             attrs[name] = dict(root[name].attrs)
-        grid = _grid(spec, axes)
         try:
             stores = part_stores(path)
         except StoreError as exc:
             raise SpecError(str(exc)) from None
         if len(stores) == 1:
+            grid = _grid(spec, axes)
             pieces = (Piece(path, grid, tuple(np.arange(n) for n in grid.shape)),)
-            return cls(path, spec["kernel"], axes, coords, grid, variables, attrs, pieces, grid.shape)
+            return cls(path, spec["kernel"], axes, coords, variables, attrs, pieces, grid.shape)
         # an extended store: the union grid, numeric axes sorted, as open_result gives it
         specs = [read_root_attrs(p)["pairsweep"]["spec"] for p in stores]
         values = [{a: np.asarray(axis_values(p, sp, a)) for a in axes} for p, sp in zip(stores, specs, strict=True)]
         for a in axes:
             coords[a] = _union_index([v[a] for v in values])
+        position = {a: {x: i for i, x in enumerate(coords[a].tolist())} for a in axes}
         pieces = []
         for p, sp, v in zip(stores, specs, values, strict=True):
-            position = {a: {x: i for i, x in enumerate(coords[a].tolist())} for a in axes}
             index = tuple(np.array([position[a][x] for x in v[a].tolist()], dtype=np.int64) for a in axes)
             pieces.append(Piece(p, _grid(sp, axes), index))
         shape = tuple(coords[a].size for a in axes)
-        return cls(path, spec["kernel"], axes, coords, grid, variables, attrs, tuple(pieces), shape)
+        return cls(path, spec["kernel"], axes, coords, variables, attrs, tuple(pieces), shape)
 
 
 def _grid(spec: Mapping[str, Any], axes: tuple[str, ...]) -> BlockGrid:
@@ -171,7 +184,7 @@ class LiveSlice:
         self._first_id = np.cumsum([0] + [piece.grid.n_blocks for piece in info.pieces])
         self.messages: dict[int, str] = {}
         self.blocks_read = 0
-        self._totals = {"ok": 0, "not_converged": 0, "failed": 0}
+        self._tally = EntryTally()
         self.regions: list[tuple[slice, slice]] | None = []
         nx = info.coords[choice.x].size
         ny = info.coords[choice.y].size if choice.y else 1
@@ -180,7 +193,8 @@ class LiveSlice:
 
     def counts(self) -> dict[str, int]:
         """Blocks done and per-status point counts over the whole store (from the ledger entries read)."""
-        return {"blocks_done": int(sum(s.sum() for s in self.seen)), "n_blocks": self.info.n_blocks, **self._totals}
+        return {"blocks_done": int(sum(s.sum() for s in self.seen)), "n_blocks": self.info.n_blocks,
+                **self._tally.totals}
 
     def refresh(self) -> list[int]:
         """Read the blocks that became done since the last call; return their ids.
@@ -200,13 +214,8 @@ class LiveSlice:
 
     def _read_entry(self, k: int, block_id: int) -> None:
         piece = self.info.pieces[k]
-        path = piece.path / STATE_DIR / "blocks" / f"{block_id}.json"
-        with open(path) as f:
-            entry = json.load(f)
-        for key in self._totals:
-            self._totals[key] += int(entry.get(key, 0))
-        for flat, message in entry.get("messages", {}).items():
-            local = np.unravel_index(int(flat), piece.grid.shape)
+        for flat, message in self._tally.read(piece.path, block_id).items():
+            local = np.unravel_index(flat, piece.grid.shape)
             union = tuple(int(piece.index[a][i]) for a, i in enumerate(local))
             self.messages[int(np.ravel_multi_index(union, self.info.shape))] = message
 

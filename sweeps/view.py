@@ -32,12 +32,11 @@ from .live import LiveSlice, SliceChoice, StoreInfo
 from .plot import _edges
 from .selection import axis_label, is_log_spaced
 from .spec import SpecError
-from .view_points import PointsViewApp
 
 if TYPE_CHECKING:
     from bokeh.document import Document
 
-__all__ = ["PointsViewApp", "ViewApp", "main", "page_for", "serve"]
+__all__ = ["ViewApp", "main", "page_for", "serve"]
 
 _LINE = "(line)"
 _STATUS_NAMES = {0: "ok", 1: "not converged", 2: "failed", 255: "not computed"}
@@ -287,9 +286,12 @@ class ViewApp:
         return new
 
 
-def page_for(store: str | Path) -> type[ViewApp] | type[PointsViewApp]:
+def page_for(store: str | Path) -> type:
     """The page class for ``store``: a map of cells for a grid store, the samples for an
-    adaptive one (:mod:`.view_points`). SpecError if ``store`` is not a pairsweep store."""
+    adaptive one (:class:`.view_points.PointsViewApp`). SpecError if ``store`` is not a
+    pairsweep store."""
+    from .view_points import PointsViewApp  # it builds on this module
+
     info = StoreInfo.open(store)
     return PointsViewApp if is_points_store(read_root_attrs(info.path)["pairsweep"]) else ViewApp
 

@@ -15,7 +15,6 @@ blocks that landed since (their parameters, status and the shown variable), noth
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,23 +23,17 @@ import numpy as np
 import zarr
 
 from pairsweep.storage import ledger
-from pairsweep.storage.layout import STATE_DIR, read_root_attrs
+from pairsweep.storage.layout import read_root_attrs
 from pairsweep.storage.points import POINT, is_points_store
 
+from .live import EntryTally, StoreInfo
 from .selection import axis_label
+from .view import _LINE, _STATUS_NAMES, _fmt
 
 if TYPE_CHECKING:
     from bokeh.document import Document
 
 __all__ = ["LivePoints", "PointsViewApp"]
-
-_LINE = "(line)"
-_STATUS_NAMES = {0: "ok", 1: "not converged", 2: "failed"}
-
-
-def _fmt(value: Any) -> str:
-    return f"{value:.6g}" if isinstance(value, float | np.floating) else str(value)
-
 
 class LivePoints:
     """The samples of an adaptive store, block by block as they land: the parameters, the
@@ -90,12 +83,12 @@ class LivePoints:
         self.messages: dict[int, str] = {}
         self.seen = np.zeros(self.n_blocks, dtype=bool)
         self.blocks_read = 0
-        self._totals = {"ok": 0, "not_converged": 0, "failed": 0}
+        self._tally = EntryTally()
 
     def counts(self) -> dict[str, int]:
         """Blocks done and per-status point counts (from the ledger entries read)."""
         return {"blocks_done": int(self.seen.sum()), "n_blocks": self.n_blocks, "points": int(self.status.size),
-                "capacity": self.capacity, **self._totals}
+                "capacity": self.capacity, **self._tally.totals}
 
     def refresh(self) -> list[int]:
         """Read the blocks that became done since the last call; return their ids."""
@@ -108,7 +101,7 @@ class LivePoints:
         for block_id in new:
             # a block is read only once its ledger entry exists, which the worker writes
             # after the block's chunks: a half-written block is never read
-            self._read_entry(block_id)
+            self.messages.update(self._tally.read(self.path, block_id))
             region = slice(block_id * self.block, (block_id + 1) * self.block)
             for name, arr in self._params.items():
                 parts[name].append(np.asarray(arr[region], dtype=float))
@@ -123,14 +116,6 @@ class LivePoints:
         self.index = np.concatenate(index)
         return new
 
-    def _read_entry(self, block_id: int) -> None:
-        with open(self.path / STATE_DIR / "blocks" / f"{block_id}.json") as f:
-            entry = json.load(f)
-        for key in self._totals:
-            self._totals[key] += int(entry.get(key, 0))
-        for flat, message in entry.get("messages", {}).items():
-            self.messages[int(flat)] = message
-
 
 class PointsViewApp:
     """The document of one browser page for an adaptive store (the counterpart of
@@ -143,25 +128,15 @@ class PointsViewApp:
 
         self.doc = doc
         self.path = Path(store)
-        root = zarr.open_group(str(self.path), mode="r", use_consolidated=False)
         probe = LivePoints(self.path, "status")
         self.kernel, self.sampled, self.learner_axes, self.log = probe.kernel, probe.sampled, probe.learner_axes, probe.log
         self.output, self.output_index = probe.output, probe.output_index
+        info = StoreInfo.open(self.path)
+        self.attrs = info.attrs
+        self.extra = {d: v for d, v in info.coords.items() if d != POINT}
         params = set(probe.learner_axes) | set(probe.sampled)
-        self.dims: dict[str, tuple[str, ...]] = {}
-        self.attrs: dict[str, dict[str, Any]] = {}
-        self.extra: dict[str, np.ndarray] = {}
-        # the arrays by their metadata files: root.arrays() would also walk (and warn about)
-        # the store's _pairsweep state directory
-        for name in sorted(p.name for p in self.path.iterdir() if (p / "zarr.json").is_file()):
-            arr = root[name]
-            dims = tuple(arr.metadata.dimension_names or ())
-            self.attrs[name] = dict(arr.attrs)
-            if len(dims) == 1 and dims[0] == name:  # a dimension coordinate
-                if name != POINT:
-                    self.extra[name] = np.asarray(arr[...])
-            elif dims and dims[0] == POINT and name not in params and name != "status":
-                self.dims[name] = dims[1:]
+        # the outputs and their extra dimensions (every output lies along point first)
+        self.dims = {name: dims[1:] for name, dims in info.variables.items() if name not in params | {"status"}}
         names = [probe.output, *sorted(set(self.dims) - {probe.output})]
         self.var_select = Select(title="variable", value=names[0], options=names, width=180)
         self.x_select = Select(title="x axis", value=self.sampled[0], options=self.sampled, width=140)

@@ -213,7 +213,7 @@ def test_an_axis_summarised_in_the_spec_still_gives_the_right_grid(tmp_path):
                              axes={"x": x, "y": [0.0, 0.5]}, chunks={"x": 512, "y": 2}))
     _land(rs, 2)  # the last block: x[1024] alone
     app = ViewApp(Document(), rs.store, interval_ms=0)
-    assert app.live.info.grid.n_blocks == 3
+    assert app.live.info.n_blocks == 3 and app.live.info.shape == (1025, 2)
     assert app.update() == [] and app.live.blocks_read == 1
 
 
