@@ -368,6 +368,18 @@ def test_the_window_grows_with_the_points_the_learners_know(tmp_path, client):
     assert AdaptiveRunner(ra, client, durable=False, max_in_flight=5).window() == 5
 
 
+def _drive(learners, f, n: int, block: int) -> np.ndarray:
+    """Ask ``learners`` (one learner) for blocks of ``block`` points, as the engine does, and
+    tell each its ``f`` at once, until ``n`` points; the points in parameter units."""
+    points = []
+    while len(points) < n:
+        for _, x in learners.ask(block):
+            p = learners.to_parameters(x)
+            learners.tell(0, x, f(p), True)
+            points.append(p)
+    return np.array(points)
+
+
 def test_maximum_loss_in_three_dimensions_gathers_samples_at_the_top():
     from pairsweep.sweeps.adaptive_learners import LearnerSet
 
@@ -378,14 +390,7 @@ def test_maximum_loss_in_three_dimensions_gathers_samples_at_the_top():
 
     samples = {}
     for loss in ("maximum", "curvature"):
-        learners = LearnerSet(1, [(-1.0, 1.0)] * 3, [False] * 3, loss)
-        points = []
-        while len(points) < 200:
-            for _, x in learners.ask(8):  # blocks of 8, as the engine asks
-                p = learners.to_parameters(x)
-                learners.tell(0, x, bump(p), True)
-                points.append(p)
-        samples[loss] = np.array(points)
+        samples[loss] = _drive(LearnerSet(1, [(-1.0, 1.0)] * 3, [False] * 3, loss), bump, 200, 8)
     near = {loss: float(np.mean(np.linalg.norm(p - top, axis=1) < 0.3)) for loss, p in samples.items()}
     # the ball of radius 0.3 is 1.4 % of the cube; the maximum loss spends most points there
     assert near["maximum"] > 0.3 and near["maximum"] > 2 * near["curvature"], near
@@ -399,14 +404,8 @@ def test_maximum_loss_in_three_dimensions_gathers_samples_at_the_top():
         p = np.asarray(p)
         return float(0.6 * np.exp(-np.sum((p + 0.6) ** 2) / (2 * 0.25**2)) + np.exp(-np.sum((p - top) ** 2) / 0.08))
 
-    learners = LearnerSet(1, [(-1.0, 1.0)] * 3, [False] * 3, "maximum")
-    points = []
-    while len(points) < 300:
-        for _, x in learners.ask(8):
-            p = learners.to_parameters(x)
-            learners.tell(0, x, two_peaks(p), True)
-            points.append(p)
-    assert np.mean(np.linalg.norm(np.array(points) - top, axis=1) < 0.3) > 0.8
+    points = _drive(LearnerSet(1, [(-1.0, 1.0)] * 3, [False] * 3, "maximum"), two_peaks, 300, 8)
+    assert np.mean(np.linalg.norm(points - top, axis=1) < 0.3) > 0.8
 
 
 def test_a_maximum_spec_over_three_parameters_is_accepted(tmp_path):
@@ -426,14 +425,7 @@ def test_level_loss_locates_the_lines_ends_on_the_box_edges():
         return float(np.tanh(3 * (p[0] - 0.3 - 0.2 * p[1])))
 
     def samples(bounds):
-        learners = LearnerSet(1, bounds, [False, False], "level", level=0.0)
-        points = []
-        while len(points) < 100:
-            for _, x in learners.ask(10):
-                p = learners.to_parameters(x)
-                learners.tell(0, x, g(p), True)
-                points.append(p)
-        return np.array(points)
+        return _drive(LearnerSet(1, bounds, [False, False], "level", level=0.0), g, 100, 10)
 
     # bounds whose unscaling leaves points meant for an edge an ulp inside it (found by review)
     odd = samples([(-0.9, 1.1), (-1.0, 1.0 + 1 / 3)])
