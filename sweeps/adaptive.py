@@ -218,7 +218,12 @@ class StoredLearners:
         return out[(slice(None), *(self.ra.index[d] for d in dims))] if dims else out
 
     def goal_reached(self) -> bool:
-        return self.ra.loss_goal is not None and self.learners.loss() <= self.ra.loss_goal
+        if self.ra.loss_goal is None:
+            return False
+        try:
+            return self.learners.loss() <= self.ra.loss_goal
+        except Exception:  # noqa: BLE001 - a failing loss pass only leaves the goal unmet
+            return False
 
 
 class AdaptiveRunner(StoredLearners, RunLoop):
@@ -372,14 +377,6 @@ class AdaptiveRunner(StoredLearners, RunLoop):
         return f"\n  loss goal {self.ra.loss_goal:g} reached" if self.goal else ""
 
 
-def _goal_met(stored: StoredLearners) -> bool:
-    # a failing loss pass only leaves the goal unmet, as in AdaptiveRunner.finish
-    try:
-        return stored.goal_reached()
-    except Exception:  # noqa: BLE001 - the run then goes ahead and the runner reports
-        return False
-
-
 def _finite(x: float) -> float | None:
     return x if np.isfinite(x) else None  # JSON attributes hold no infinity
 
@@ -418,7 +415,7 @@ def run_adaptive(sweep: AdaptiveSweep, *, client: Client | None = None, progress
         stored = None
         if client is None and not done.all() and ra.loss_goal is not None and done.any():
             stored = StoredLearners(ra)  # handed to the runner: the store is read once
-        if client is None and (done.all() or (stored is not None and _goal_met(stored))):
+        if client is None and (done.all() or (stored is not None and stored.goal_reached())):
             # nothing left to do: no cluster is started (on SLURM/PBS that would queue jobs)
             return SweepReport(store=ra.store.resolve(), spec_hash=ra.spec_hash, n_points=ra.capacity,
                                n_blocks=ra.n_blocks, blocks_already_done=ra.n_blocks)
