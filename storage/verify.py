@@ -367,8 +367,10 @@ def verify_store(path: str | Path, *, repair: bool = True) -> VerifyReport:
         raise listing.error()  # before the lock and any repair: nothing is changed
     lock = StoreLock.acquire(store, purpose="verify") if repair else None
     try:
-        if lock is not None and not parts_files(store).usable:
-            raise parts_files(store).error()  # changed while the lock was awaited; still nothing changed
+        if lock is not None:
+            listing = parts_files(store)  # again: it may have changed while the lock was awaited
+            if not listing.usable:
+                raise listing.error()  # still before any repair: nothing is changed
         report = _verify(store, repair, listing=True)
         # every part is a store of its own, with its own ledger, checksums and creation record
         record = parts_files(store).record  # restored above when repairing
