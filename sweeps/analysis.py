@@ -32,6 +32,7 @@ import numpy as np
 
 from pairsweep.storage.points import POINT
 
+from .peak import fit_peak, gradient_hessian, quadratic_terms
 from .selection import is_log_spaced
 from .spec import SpecError
 
@@ -147,14 +148,14 @@ def maximum(ds: xr.Dataset, var: str, dims: Sequence[str] | None = None) -> Maxi
         v = values[tuple(at)]
         if np.isfinite(v):
             u = (np.array([axes[k][0][at[k]] for k in free]) - centre) / step
-            rows.append(_quadratic_terms(u))
+            rows.append(quadratic_terms(u))
             targets.append(v)
     n_terms = 1 + len(free) + len(free) * (len(free) + 1) // 2
     if len(rows) < n_terms:
         return Maximum(grid_value, grid_coords, grid_value, grid_coords, False,
                        f"only {len(rows)} ok neighbours, a quadratic needs {n_terms}", edge)
     coef, *_ = np.linalg.lstsq(np.array(rows), np.array(targets), rcond=None)
-    gradient, hessian = _gradient_hessian(coef, len(free))
+    gradient, hessian = gradient_hessian(coef, len(free))
     if np.any(np.linalg.eigvalsh(hessian) >= 0):
         return Maximum(grid_value, grid_coords, grid_value, grid_coords, False,
                        "the local quadratic fit is not concave", edge)
@@ -162,7 +163,7 @@ def maximum(ds: xr.Dataset, var: str, dims: Sequence[str] | None = None) -> Maxi
     if np.any(np.abs(u_star) > 1.0):
         return Maximum(grid_value, grid_coords, grid_value, grid_coords, False,
                        "the fitted maximum lies more than one grid step away", edge)
-    value = float(coef @ _quadratic_terms(u_star))
+    value = float(coef @ quadratic_terms(u_star))
     coords = dict(grid_coords)
     for j, k in enumerate(free):
         scaled = centre[j] + u_star[j] * step[j]
@@ -172,7 +173,8 @@ def maximum(ds: xr.Dataset, var: str, dims: Sequence[str] | None = None) -> Maxi
 
 def _scattered_maximum(ds: xr.Dataset, var: str) -> Maximum:
     """:func:`maximum` of an adaptive result: the best ok sample, refined by a quadratic
-    least-squares fit to its ``2 × (terms of the quadratic)`` nearest ok samples (12 in 2-D).
+    through it fitted to its ``2 × (terms of the quadratic) − 1`` nearest ok samples (11 in
+    2-D; :func:`~.peak.fit_peak`).
 
     Distances and the fit are in the learner's coordinates (each sampled parameter scaled
     to [0, 1] over its bounds, log10 first for log parameters), so the neighbourhood is the
@@ -213,59 +215,13 @@ def _scattered_maximum(ds: xr.Dataset, var: str) -> Maximum:
     best = int(np.argmax(vs))
     grid_value = float(vs[best])
     grid_coords = {n: float(params[n][best]) for n in sampled}
-    n_dim = len(sampled)
-    n_terms = 1 + n_dim + n_dim * (n_dim + 1) // 2
     edge = tuple(n for j, n in enumerate(sampled) if min(xs[best, j], 1 - xs[best, j]) <= 1e-12)
-
-    def unrefined(note: str) -> Maximum:
-        return Maximum(grid_value, grid_coords, grid_value, grid_coords, False, note, edge)
-
-    if len(vs) < 2 * n_terms:
-        return unrefined(f"only {len(vs)} ok samples, the fit uses {2 * n_terms}")
-    distance = np.linalg.norm(xs - xs[best], axis=1)
-    near = np.argsort(distance, kind="stable")[: 2 * n_terms]
-    radius = float(distance[near].max())
-    if radius == 0:
-        return unrefined("the samples nearest the best one all sit on it")
-    u = (xs[near] - xs[best]) / radius
-    design = np.array([_quadratic_terms(r) for r in u])
-    if np.linalg.matrix_rank(design) < n_terms:
-        return unrefined("the samples nearest the best one do not determine a quadratic (e.g. on a line)")
-    coef, *_ = np.linalg.lstsq(design, vs[near], rcond=None)
-    gradient, hessian = _gradient_hessian(coef, n_dim)
-    if np.any(np.linalg.eigvalsh(hessian) >= 0):
-        return unrefined("the local quadratic fit is not concave")
-    u_star = -np.linalg.solve(hessian, gradient)
-    if np.linalg.norm(u_star) > 1.0:
-        return unrefined("the fitted maximum lies outside the samples used for the fit")
-    x_star = xs[best] + u_star * radius
-    if np.any(x_star < 0) or np.any(x_star > 1):
-        return unrefined("the fitted maximum lies outside the sampled bounds")
-    learnt = lows + x_star * (highs - lows)
+    peak = fit_peak(xs, vs)
+    if isinstance(peak, str):
+        return Maximum(grid_value, grid_coords, grid_value, grid_coords, False, peak, edge)
+    learnt = lows + peak.x * (highs - lows)
     coords = {n: float(10 ** learnt[j] if n in log else learnt[j]) for j, n in enumerate(sampled)}
-    return Maximum(float(coef @ _quadratic_terms(u_star)), coords, grid_value, grid_coords, True, "", edge)
-
-
-def _quadratic_terms(u: np.ndarray) -> np.ndarray:
-    """[1, u_1..u_n, u_i u_j for i <= j]."""
-    n = u.size
-    cross = [u[i] * u[j] for i in range(n) for j in range(i, n)]
-    return np.concatenate([[1.0], u, cross])
-
-
-def _gradient_hessian(coef: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient and Hessian at u = 0 of the quadratic with :func:`_quadratic_terms` ``coef``."""
-    gradient = coef[1 : 1 + n]
-    hessian = np.zeros((n, n))
-    c = iter(coef[1 + n :])
-    for i in range(n):
-        for j in range(i, n):
-            a = next(c)
-            if i == j:
-                hessian[i, i] = 2 * a
-            else:
-                hessian[i, j] = hessian[j, i] = a
-    return gradient, hessian
+    return Maximum(peak.value, coords, grid_value, grid_coords, True, "", edge)
 
 
 def level_line(ds: xr.Dataset, var: str, level: float, dims: Sequence[str] | None = None) -> pd.DataFrame:
