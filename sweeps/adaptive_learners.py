@@ -41,6 +41,8 @@ import adaptive
 import numpy as np
 from adaptive.learner import learner1D, learner2D, learnerND
 
+from .peak import fit_peak
+
 __all__ = ["EXPLORATION", "MAXIMUM_WIDTH", "LearnerSet"]
 
 #: Share of a cell's size kept as loss where the loss has no interest in it.
@@ -48,6 +50,10 @@ EXPLORATION = 0.15
 #: Width of the band below the maximum that the ``maximum`` loss refines, in units of the
 #: output's current range.
 MAXIMUM_WIDTH = 0.05
+#: The ``maximum`` loss gives at most one of this many of a learner's points to its fitted peak.
+PEAK_SHARE = 4
+#: A fitted peak is sampled only this far (times the fit's radius) from every known point.
+PEAK_NEW = 0.1
 
 
 def _never(x: Any) -> float:  # learners want a function; pairsweep evaluates blocks itself
@@ -142,7 +148,108 @@ def _discount_failed_2d(inner, failed: set):
     return loss
 
 
-class _LevelLearner2D(adaptive.Learner2D):
+def _linear_in_triangle(corners: np.ndarray, values: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """The linear interpolant of ``values`` at the three ``corners`` (3, 2), at ``point``."""
+    (ax, ay), (bx, by) = corners[1] - corners[0], corners[2] - corners[0]
+    px, py = point - corners[0]
+    det = ax * by - ay * bx
+    u, v = (px * by - py * bx) / det, (ax * py - ay * px) / det
+    return values[0] + u * (values[1] - values[0]) + v * (values[2] - values[0])
+
+
+class _Learner2D(adaptive.Learner2D):
+    """Learner2D that keeps, for each point it chooses, the value its triangle interpolates
+    there, and uses it while the point is pending.
+
+    adaptive's Learner2D interpolates every pending point anew on each ask, through a
+    ``LinearNDInterpolator`` of the data. A point it chose at the midpoint of a long edge
+    lies on an edge of that triangulation, where scipy's simplex search can fall back to a
+    scan of every triangle. Asked as the engine asks (blocks of 100, up to 8 in flight),
+    10^4 points cost adaptive's Learner2D 8.5-110 s of CPU in its asks, almost all of it
+    there, and this one 1.7-1.9 s (``bench/adaptive_learner_cpu.py``): enough to make the
+    client, not the workers, the bottleneck of a large sweep. The value kept is the same
+    linear interpolation, over the triangulation of the moment the point was chosen.
+    Pending points it did not choose (a claimed block's points on resume) are interpolated
+    as adaptive does.
+
+    ``_fill_stack`` is Learner2D's own (adaptive 1.5), with the choice of point in
+    :meth:`_choose` and the value kept.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._guess: dict[tuple[float, float], np.ndarray] = {}
+
+    def guess(self, point: tuple[float, float], value: float) -> None:
+        """The value to assume at ``point`` while it is pending."""
+        self._guess[tuple(point)] = np.full(self.vdim, value, dtype=float)
+
+    def tell(self, point: tuple[float, float], value: Any) -> None:
+        super().tell(point, value)
+        self._guess.pop(tuple(point), None)
+
+    def ask_fresh(self, n: int) -> list[tuple[float, float]]:
+        """``n`` points from one loss pass over the present data, marked pending.
+
+        Learner2D keeps the points a pass chose beyond those asked for and hands them out
+        first next time, with the losses (and here the kept values) of then; for whole
+        blocks a fresh pass is due anyway. The box's corners (loss inf) stay first."""
+        self._stack = type(self._stack)((p, v) for p, v in self._stack.items() if v == np.inf)
+        self.stack_size = n
+        return self.ask(n)[0]
+
+    def _choose(self, ip: Any, simplex: np.ndarray) -> np.ndarray:
+        return learner2D.choose_point_in_triangle(ip.tri.points[simplex], max_badness=5)
+
+    def _data_interp(self) -> tuple[Any, np.ndarray]:
+        if not self.pending_points:
+            return super()._data_interp()
+        points = list(self.pending_points)
+        values = np.zeros((len(points), self.vdim))
+        missing = []
+        for i, p in enumerate(points):
+            kept = self._guess.get(p)
+            if kept is None:
+                missing.append(i)
+            else:
+                values[i] = kept
+        if missing and self.bounds_are_done:
+            ip = self.interpolator(scaled=True)
+            values[missing] = np.asarray(ip(self._scale([points[i] for i in missing]))).reshape(len(missing), -1)
+        return points, values
+
+    def _fill_stack(self, stack_till: int = 1) -> tuple[list[tuple[float, float]], list[float]]:
+        if len(self.data) + len(self.pending_points) < self.ndim + 1:
+            raise ValueError("too few points...")
+        ip = self._interpolator_combined()
+        losses = self.loss_per_triangle(ip)
+        all_values = np.asarray(ip.values).reshape(len(ip.tri.points), -1)
+        points_new, losses_new = [], []
+        for _ in range(len(losses)):
+            jsimplex = int(np.argmax(losses))
+            simplex = ip.tri.simplices[jsimplex]
+            chosen = self._choose(ip, simplex)
+            point_new = tuple(self._unscale(chosen))
+            # clipped into the box, and a point on (or an ulp off) an edge put exactly on it
+            point_new = tuple(
+                lo if c - lo <= self.EDGE_TOLERANCE * (hi - lo) else hi if hi - c <= self.EDGE_TOLERANCE * (hi - lo) else c
+                for c, (lo, hi) in zip(point_new, self.bounds, strict=True)
+            )
+            self._guess[point_new] = _linear_in_triangle(ip.tri.points[simplex], all_values[simplex], chosen)
+            points_new.append(point_new)
+            losses_new.append(losses[jsimplex])
+            self._stack[point_new] = losses[jsimplex]
+            if len(self._stack) >= stack_till:
+                break
+            losses[jsimplex] = -np.inf
+        return points_new, losses_new
+
+    #: How far inside the scaled box [-0.5, 0.5]^2 a point still lies on its edge: Learner2D's
+    #: unscaling leaves points meant for an edge an ulp inside it for many bounds.
+    EDGE_TOLERANCE = 1e-12
+
+
+class _LevelLearner2D(_Learner2D):
     """Learner2D for the ``level`` loss: a chosen triangle with a box edge across which the
     value changes sign gets its new point on that edge, at the secant root (kept within
     the edge's middle 80 %), instead of adaptive's centroid or longest-edge midpoint.
@@ -150,13 +257,7 @@ class _LevelLearner2D(adaptive.Learner2D):
     Where the level line meets the box, only points on the box's edge locate its end:
     Learner2D puts a point on an edge only when it splits a long one, so the line's ends
     were its worst part (bench/adaptive_crossover.py: at t_par = 0.05).
-
-    ``_fill_stack`` is Learner2D's own (adaptive 1.5), with the point choice replaced.
     """
-
-    #: How far inside the scaled box [-0.5, 0.5]^2 a point still lies on its edge: Learner2D's
-    #: unscaling leaves points meant for an edge an ulp inside it for many bounds.
-    EDGE_TOLERANCE = 1e-12
 
     def _on_box_edge(self, pa: np.ndarray, pb: np.ndarray) -> bool:
         edge = 0.5 - self.EDGE_TOLERANCE
@@ -171,29 +272,7 @@ class _LevelLearner2D(adaptive.Learner2D):
             if on_box_edge and values[a] * values[b] < 0:
                 w = float(np.clip(values[a] / (values[a] - values[b]), 0.1, 0.9))
                 return pa + w * (pb - pa)
-        return learner2D.choose_point_in_triangle(triangle, max_badness=5)
-
-    def _fill_stack(self, stack_till: int = 1) -> tuple[list[tuple[float, float]], list[float]]:
-        if len(self.data) + len(self.pending_points) < self.ndim + 1:
-            raise ValueError("too few points...")
-        ip = self._interpolator_combined()
-        losses = self.loss_per_triangle(ip)
-        points_new, losses_new = [], []
-        for _ in range(len(losses)):
-            jsimplex = int(np.argmax(losses))
-            point_new = tuple(self._unscale(self._choose(ip, ip.tri.simplices[jsimplex])))
-            # clipped into the box, and a point on (or an ulp off) an edge put exactly on it
-            point_new = tuple(
-                lo if c - lo <= self.EDGE_TOLERANCE * (hi - lo) else hi if hi - c <= self.EDGE_TOLERANCE * (hi - lo) else c
-                for c, (lo, hi) in zip(point_new, self.bounds, strict=True)
-            )
-            points_new.append(point_new)
-            losses_new.append(losses[jsimplex])
-            self._stack[point_new] = losses[jsimplex]
-            if len(self._stack) >= stack_till:
-                break
-            losses[jsimplex] = -np.inf
-        return points_new, losses_new
+        return super()._choose(ip, simplex)
 
 
 def _make_learner(n_dim: int, bounds: list[tuple[float, float]], loss: str) -> tuple[Any, dict[str, Any]]:
@@ -209,7 +288,7 @@ def _make_learner(n_dim: int, bounds: list[tuple[float, float]], loss: str) -> t
                                      loss_per_interval=_discount_failed_1d(chosen, state["failed"]))
     elif n_dim == 2:
         chosen = {"curvature": learner2D.default_loss, "level": _level_loss_2d, "maximum": _maximum_loss_2d}[loss]
-        kind = _LevelLearner2D if loss == "level" else adaptive.Learner2D
+        kind = _LevelLearner2D if loss == "level" else _Learner2D
         learner = kind(_never, bounds=bounds, loss_per_triangle=_discount_failed_2d(chosen, state["failed"]))
     else:
         chosen = {"curvature": learnerND.curvature_loss_function(), "level": _level_loss_nd,
@@ -240,6 +319,10 @@ class LearnerSet:
         self.param_lo, self.param_hi = lo, hi
         self.level = level or 0.0
         self._maximum_nd = loss == "maximum" and len(bounds) >= 3
+        # the maximum loss also samples the peak that a quadratic fit puts between the samples
+        self._sample_peak = loss == "maximum"
+        self._asked = [0] * n_learners
+        self._peaks = [0] * n_learners
         # LearnerND triangulates in the coordinates it is given: a box that is 10^5 times
         # thinner along one parameter breaks its Delaunay checks, so it learns the unit cube
         self.unit_cube = self.n_dim >= 3
@@ -282,17 +365,63 @@ class LearnerSet:
         return u if self.unit_cube else (u - self.lo) / (self.hi - self.lo)
 
     def ask(self, n: int) -> list[tuple[int, Any]]:
-        """``n`` new points as ``(learner index, point in learner space)``, marked pending."""
-        if len(self.learners) == 1:
-            # BalancingLearner asks its learners one point at a time (a loss pass each
-            # time the learner's stack runs dry); one learner asked for n at once costs
-            # one pass
-            if self.n_dim == 2:
-                self.learners[0].stack_size = max(self.learners[0].stack_size, n)
-            points, _ = self.learners[0].ask(n)
-            return [(0, p) for p in points]
-        points, _ = self.balancer.ask(n)
-        return list(points)
+        """``n`` new points as ``(learner index, point in learner space)``, marked pending.
+
+        With the ``maximum`` loss, a learner whose samples have a fitted peak
+        (:func:`~.peak.fit_peak`, as :func:`~.analysis.maximum` locates it) away from every
+        point it knows gets that peak as one of its points, at most one in
+        :data:`PEAK_SHARE` of them, before the learner chooses the rest: the triangles
+        around a sharp maximum refine only as fast as their size shrinks, while the fitted
+        peak is usually within a few per cent of the triangle size of the true one."""
+        asked = self._peak_points(n) if self._sample_peak else []
+        rest = n - len(asked)
+        if rest > 0:
+            if len(self.learners) == 1:
+                # BalancingLearner asks its learners one point at a time (a loss pass each
+                # time the learner's stack runs dry); one learner asked for n at once costs
+                # one pass
+                if self.n_dim == 2:
+                    points = self.learners[0].ask_fresh(rest)
+                else:
+                    points, _ = self.learners[0].ask(rest)
+                asked += [(0, p) for p in points]
+            else:
+                points, _ = self.balancer.ask(rest)
+                asked += list(points)
+        for learner, _ in asked:
+            self._asked[learner] += 1
+        return asked
+
+    def _peak_points(self, n: int) -> list[tuple[int, Any]]:
+        found = []
+        for learner in range(len(self.learners)):
+            if len(found) >= n or self._peaks[learner] * PEAK_SHARE > self._asked[learner]:
+                continue
+            peak = fit_peak(np.asarray(self._ok_x[learner]), np.asarray(self._ok_y[learner])) \
+                if self._ok_y[learner] else "no ok point"
+            if isinstance(peak, str):
+                continue
+            known = [self._unit(x) for x in self._pending_of(learner)] + list(self._ok_x[learner])
+            # a peak that moved less than a tenth of the fit's radius from a known point adds
+            # nothing: the learner's own choice does more
+            if min(float(np.linalg.norm(peak.x - k)) for k in known) < PEAK_NEW * peak.radius:
+                continue
+            x = self._from_unit(peak.x)
+            if isinstance(self.learners[learner], _Learner2D):
+                self.learners[learner].guess(x, peak.value)
+            self.tell_pending(learner, x)
+            self._peaks[learner] += 1
+            found.append((learner, x))
+        return found
+
+    def _pending_of(self, learner: int) -> list[Any]:
+        return list(self.learners[learner].pending_points)
+
+    def _from_unit(self, u: np.ndarray) -> Any:
+        """Unit coordinates to learner space (the inverse of :meth:`_unit`)."""
+        x = u if self.unit_cube else self.lo + u * (self.hi - self.lo)
+        x = np.clip(x, 0.0 if self.unit_cube else self.lo, 1.0 if self.unit_cube else self.hi)
+        return float(x[0]) if self.n_dim == 1 else tuple(float(c) for c in x)
 
     def tell_pending(self, learner: int, x: Any) -> None:
         """Mark ``x`` as being computed (chosen by an earlier run): never asked again."""

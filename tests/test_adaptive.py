@@ -44,7 +44,7 @@ def test_maximum_loss_fills_the_budget_near_the_top_and_stores_true_values(tmp_p
     # on a grid, analysis.maximum finds the top of sin(x) exp(-y^2) at (pi/2, 0)
     m = maximum(to_grid(ds, "f", n=121), "f", dims=["x", "y"])
     assert abs(m.coords["x"] - np.pi / 2) < 0.05 and abs(m.coords["y"]) < 0.05 and m.value > 0.99
-    # on the samples themselves: a quadratic through the best sample's 12 nearest neighbours
+    # on the samples themselves: a quadratic through the best sample, fitted to its 11 nearest neighbours
     # (the top is quadratic to 4th order: sin(x) exp(-y^2) = 1 - u^2/2 - y^2 + O(4))
     s = maximum(ds, "f")
     assert s.refined and s.grid_value == ds.f.values.max()
@@ -378,6 +378,56 @@ def _drive(learners, f, n: int, block: int) -> np.ndarray:
             learners.tell(0, x, f(p), True)
             points.append(p)
     return np.array(points)
+
+
+def test_pending_points_keep_the_value_their_triangle_interpolates():
+    from scipy.interpolate import LinearNDInterpolator
+
+    from pairsweep.sweeps.adaptive_learners import LearnerSet
+
+    learners = LearnerSet(1, [(0.5, 2.0), (0.05, 0.3)], [False, False], "curvature")
+    _drive(learners, lambda p: float(np.sin(3 * p[0]) * np.cos(10 * p[1])), 60, 10)
+    learner = learners.learners[0]
+    data = LinearNDInterpolator(learner._scale(np.array(list(learner.data))), np.array(list(learner.data.values())))
+    asked = learners.ask(15)
+    points, values = learner._data_interp()
+    assert sorted(points) == sorted(x for _, x in asked)
+    # chosen from the data's own triangulation (nothing else pending): the kept values are
+    # scipy's linear interpolation of the data there; then no pending point is interpolated
+    # again when the learner chooses more
+    np.testing.assert_allclose(values[:, 0], data(learner._scale(np.array(points))), rtol=0, atol=1e-12)
+    learners.ask(5)
+    assert learner._ip is None  # the data-only interpolator was never built
+
+
+def test_maximum_loss_samples_the_fitted_peak_of_a_sharp_maximum():
+    from pairsweep.sweeps.adaptive_learners import PEAK_SHARE, LearnerSet
+
+    # a cone (rounded within 1e-3 of its top, height 1 - 1e-3): triangles shrink only
+    # geometrically around it, the quadratic fit through the best sample points at it
+    top = np.array([0.37, -0.21])
+
+    def cone(p):
+        d = (np.asarray(p) - top) / np.array([1.0, 0.5])
+        return float(1.0 - np.sqrt(d @ d + 1e-6))
+
+    missed = {}
+    for sample_peak in (True, False):
+        learners = LearnerSet(1, [(-1.0, 1.0), (-1.0, 1.0)], [False, False], "maximum")
+        learners._sample_peak = sample_peak
+        points = _drive(learners, cone, 80, 3)
+        missed[sample_peak] = (1 - 1e-3) - max(cone(p) for p in points)
+        if sample_peak:
+            assert 1 <= learners._peaks[0] <= len(points) / PEAK_SHARE
+            assert len({tuple(p) for p in points}) == len(points)  # a peak is never asked twice
+    # measured: 1.8e-3 with the fitted peaks sampled, 9.8e-3 without
+    assert missed[True] < 4e-3 and missed[True] < missed[False] / 3, missed
+
+    # one parameter: Learner1D gets its peaks the same way (closest sample measured 2e-4
+    # from the top, 2.1e-3 without)
+    learners = LearnerSet(1, [(-1.0, 1.0)], [False], "maximum")
+    points = _drive(learners, lambda p: float(1.0 - np.sqrt((p[0] - 0.3) ** 2 + 1e-6)), 40, 2)
+    assert learners._peaks[0] >= 1 and np.min(np.abs(points[:, 0] - 0.3)) < 1e-3
 
 
 def test_maximum_loss_in_three_dimensions_gathers_samples_at_the_top():
