@@ -16,7 +16,10 @@ those learners expose:
   secant root (:class:`_LevelLearner2D`): the line's ends are located as its course is.
 * ``maximum``: a triangle/interval/simplex's size weighted by ``exp(-(top - its max)/(w·range))``
   with ``w`` = :data:`MAXIMUM_WIDTH`, plus :data:`EXPLORATION` of its size: points gather
-  where the output is within a few per cent of its current maximum.
+  where the output is within a few per cent of its current maximum. Besides, up to one
+  point in :data:`PEAK_SHARE` goes to the peak that a quadratic through the best sample
+  puts between the samples (:func:`~.peak.fit_peak`, the locator of
+  :func:`~.analysis.maximum`), when it is new.
 
 Sampled parameters listed in ``log`` are learnt in log10 space.
 
@@ -401,10 +404,9 @@ class LearnerSet:
                 if self._ok_y[learner] else "no ok point"
             if isinstance(peak, str):
                 continue
-            known = [self._unit(x) for x in self._pending_of(learner)] + list(self._ok_x[learner])
-            # a peak that moved less than a tenth of the fit's radius from a known point adds
-            # nothing: the learner's own choice does more
-            if min(float(np.linalg.norm(peak.x - k)) for k in known) < PEAK_NEW * peak.radius:
+            # a peak less than a tenth of the fit's radius from a point the learner knows (told,
+            # failed or pending) adds nothing: the learner's own choice does more
+            if np.min(np.linalg.norm(self._known_unit(learner) - peak.x, axis=1)) < PEAK_NEW * peak.radius:
                 continue
             x = self._from_unit(peak.x)
             if isinstance(self.learners[learner], _Learner2D):
@@ -414,8 +416,11 @@ class LearnerSet:
             found.append((learner, x))
         return found
 
-    def _pending_of(self, learner: int) -> list[Any]:
-        return list(self.learners[learner].pending_points)
+    def _known_unit(self, learner: int) -> np.ndarray:
+        """Every point the learner was told or holds pending, in unit coordinates (n, d)."""
+        lrn = self.learners[learner]
+        known = np.asarray([*lrn.pending_points, *lrn.data], dtype=float).reshape(-1, self.n_dim)
+        return known if self.unit_cube else (known - self.lo) / (self.hi - self.lo)
 
     def _from_unit(self, u: np.ndarray) -> Any:
         """Unit coordinates to learner space (the inverse of :meth:`_unit`)."""
