@@ -198,6 +198,7 @@ class _Learner2D(adaptive.Learner2D):
         first next time, with the losses (and here the kept values) of then; for whole
         blocks a fresh pass is due anyway. The box's corners (loss inf) stay first."""
         self._stack = type(self._stack)((p, v) for p, v in self._stack.items() if v == np.inf)
+        self._guess = {p: v for p, v in self._guess.items() if p in self.pending_points}
         self.stack_size = n
         return self.ask(n)[0]
 
@@ -375,7 +376,7 @@ class LearnerSet:
         point it knows gets that peak as one of its points, at most one in
         :data:`PEAK_SHARE` of them, before the learner chooses the rest: the triangles
         around a sharp maximum refine only as fast as their size shrinks, while the fitted
-        peak is usually within a few per cent of the triangle size of the true one."""
+        peak can lie much closer to the true one."""
         asked = self._peak_points(n) if self._sample_peak else []
         rest = n - len(asked)
         if rest > 0:
