@@ -27,6 +27,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -297,8 +298,14 @@ def sync_block(
     still in the page cache. A chunk equal to the fill value is never written (zarr's
     ``write_empty_chunks=False``): its size and checksum are None.
     """
-    out: dict[str, list[Any]] = {}
-    for name, arr in arrays.items():
-        key = chunk_key(arr, block_index)
-        out[name] = [key, *(file_digest(Path(path) / key, fsync=fsync) or [None, None])]
-    return out
+    keys = {name: chunk_key(arr, block_index) for name, arr in arrays.items()}
+    # one file per variable, each read back and fsync'd: side by side in threads (fsync and
+    # hashing release the GIL), 25 files 20 -> 12 ms here, more on a parallel file system
+    # where an fsync is a round trip to the servers
+    digests = _sync_pool().map(lambda key: file_digest(Path(path) / key, fsync=fsync), keys.values())
+    return {name: [key, *(digest or [None, None])] for (name, key), digest in zip(keys.items(), digests, strict=True)}
+
+
+@lru_cache(maxsize=1)
+def _sync_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="pairsweep-fsync")
