@@ -56,11 +56,12 @@ Scratch = namedtuple("Scratch", ["buf", "buf2", "weights", "pos", "lline", "stam
                                  "twist_sums"])
 
 #: Sums over the proposals of :func:`_twist_repair` kept in ``Scratch.twist_sums`` (for the
-#: benchmark): proposals, broken lines, ln Π Z (old side; its lower bound where the move was
-#: rejected early), ln Π Z' (new side), ln W_0'/W_0, ln of the twist proposal ratio, lines
-#: after an accepted move, accepted moves.
+#: benchmark and tests): proposals past the potential's stage, broken lines, ln Π Z (old
+#: side; its lower bound where the move was rejected early), ln Π Z' (new side),
+#: ln W_0'/W_0, ln of the twist proposal ratio, accepted moves that dissolved at least one
+#: line, accepted moves, accepted moves whose local ln W missed :func:`walk`'s.
 TWIST_SUMS = ("proposals", "broken", "log_z_old", "log_z_new", "log_w0_ratio", "log_q",
-              "lines_after_accept", "accepted", "weight_mismatch")
+              "accepted_with_broken", "accepted", "weight_mismatch")
 
 #: Per-sweep measurements written by :func:`run_sweeps`, one column each.
 MEASURED = ("energy", "delta2", "r2", "double_occupancy", "phonons", "kinks", "lines",
@@ -1392,7 +1393,8 @@ def _twist_repair(p, c, sc):
             c.partner[k] = j
             c.partner[j] = k
     if accepted:
-        ts[6] += c.nlines[0]
+        if n_broken > 0:
+            ts[6] += 1
         ts[7] += 1
         return True
     if insert:
