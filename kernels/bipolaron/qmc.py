@@ -83,14 +83,15 @@ neighbours; insert/remove one bare hop on each worldline in the same direction, 
 Δ. The last is the one that makes the chain ergodic in Δ. Shifting the tails breaks every
 phonon line that straddles the cut. Holstein (and bond-Peierls with ``twist_repair`` off, as
 in kernel 0.2) rejects such a twist, so its acceptance falls with the number of phonons in
-the pair. Since 0.3.0 the bond-Peierls twist dissolves each broken line into two bare hops
-(a bond-Peierls vertex is itself a hop, so this is a valid configuration) and re-pairs bare
-hops that match only after the twist by a sequential heat bath; the inverse move replays
-the heat bath on the old side to find the probability of re-creating the dissolved lines,
-which keeps detailed balance exact (:func:`._qmc_chain._twist_repair`). A straddling line
-then costs a factor of order 1/(1 + c² D) instead of a rejection; measured at t/Ω = 2,
-λ = 0.9, 2-D, U = 8t, β = 20/t: acceptance 0.04 instead of 0.0008, each proposal ≈ 5× as
-costly (see ``docs/models/bipolaron.md`` for the reach). Its acceptance is reported as
+the pair. Since 0.3.0 the bond-Peierls twist in 2-D and 3-D (1-D keeps the old one; see
+:func:`make_params`) dissolves each broken line into two bare hops (a bond-Peierls vertex is
+itself a hop, so this is a valid configuration) and re-pairs bare hops that match only after
+the twist by a sequential heat bath; the inverse move replays the heat bath on the old side
+to find the probability of re-creating the dissolved lines, which keeps detailed balance
+exact (:func:`._qmc_chain._twist_repair`). A straddling line then costs a factor (measured
+≈ e^{−0.5} per line in 2-D) instead of a rejection; at t/Ω = 2, λ = 0.9, 2-D, U = 8t,
+β = 20/t: acceptance 0.03 instead of 0.0008 at a sweep 2–4× as long; at λ ≥ 1.1 still below
+1 % (``docs/models/bipolaron.md``, "Reach and the dome"). Its acceptance is reported as
 ``acceptance_delta``. A sweep is a fixed number of updates, set at the end of the
 warm-up to the mean kink number (a configuration-dependent number would bias the averages).
 A pair's chain starts with no phonons; the first half of its warm-up adds an attractive tail
@@ -218,10 +219,17 @@ class ChainResult:
 def make_params(model: str, d: int, n_electrons: int, beta: float, omega: float,
                 coupling: float, U: float = 0.0, V: float = 0.0,
                 box: tuple[int, ...] | None = None,
-                twist_repair: bool = True) -> worldlines.Params:
+                twist_repair: bool | None = None) -> worldlines.Params:
     """Chain settings; ``box`` switches to the finite open cluster of that shape.
-    ``twist_repair`` False keeps the bond-Peierls twist update of kernel 0.2 (rejects every
-    twist that breaks a line), for comparisons."""
+
+    ``twist_repair``: whether the bond-Peierls twist dissolves and re-pairs the lines it
+    breaks (:func:`._qmc_chain._twist_repair`) or rejects such a twist (kernel 0.2's
+    update). Default: repair in 2-D and 3-D only. In 1-D a pair's lines sit on one or two
+    bonds, the old side's heat bath then outweighs the new side's by far, and the measured
+    gain does not pay for the 2-10x cost of a proposal (t/Ω = 0.5, λ = 0.8: acceptance
+    0.03 → 0.07 at 2.3x the time per sweep; t/Ω = 2, λ = 1.3: 0 → 0.0001-0.0003)."""
+    if twist_repair is None:
+        twist_repair = d >= 2
     size = np.ones(3, np.int64)
     if box is not None:
         size[: len(box)] = box
