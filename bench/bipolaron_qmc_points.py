@@ -4,7 +4,7 @@
 t/Ω = 2 (λ = 0.3, 0.7, 1.1, 1.5). Each
 point runs ``bipolaron_qmc`` with the target relative error 3 % on m* and R² and a wall-clock
 cap per point (one core each, ``--jobs`` points at a time); the table gives per point what it
-reached (m* and, separately, its bridge estimate), the updates per second, τ_int, the
+reached (m*, and separately its bridge and twist estimates), the updates per second, τ_int, the
 twist update's acceptance and the core-minutes to
 3 %: measured when the target was reached, else extrapolated as seconds × (worst relative
 error / 3 %)² (marked ≈; errors fall as 1/√time once the binning has plateaued).
@@ -61,14 +61,23 @@ def row(case: tuple, out: dict, wall: float) -> str:
     return (f"{model[:4]:<5}{t_over_omega:>4.1f}{lam:>5.1f}  {status:<10}{out['beta_pair']:>6.1f} "
             f"{fmt(out['delta_bp'], out['delta_bp_err']):>14} {fmt(out['mass_bp'], out['mass_bp_err'], 2):>12} "
             f"{fmt(out['mass_bp_bridge'], out['mass_bp_bridge_err'], 2):>12} "
+            f"{fmt(*twist_mass(out), 2):>12} "
             f"{fmt(out['r2_bp'], out['r2_bp_err'], 2):>12} {fmt(out['tc_over_omega'], out['tc_over_omega_err'], 4):>16} "
             f"{out['nph_bp']:>6.2f} {out['diagnostics']['updates_per_second'] / 1e3:>7.0f}k {out['tau_int']:>6.0f} "
             f"{out['acceptance_delta']:>6.3f} {wall / 60:>6.1f} {to_target:>8}"
             + (f"  [{out.get('message', '')}]" if out.get("message") else ""))
 
 
+def twist_mass(out: dict) -> tuple[float, float]:
+    """The twist mass β d/⟨|Δ|²⟩ of the pair chain, also where ``mass_bp`` is the bridge's."""
+    diag = out.get("diagnostics", {})
+    if not out["bound"] or "mass_twist" not in diag:
+        return math.nan, math.nan
+    return diag["mass_twist"], diag["mass_twist_err"]
+
+
 HEADER = (f"{'model':<5}{'t/Ω':>4}{'λ':>5}  {'status':<10}{'β t':>6} {'Δ_BP [t]':>14} {'m*/2m_e':>12} "
-          f"{'m* bridge':>12} {'R² [a²]':>12} {'T_c/Ω':>16} {'N_ph':>6} {'upd/s':>8} {'τ_int':>6} {'acc_Δ':>6} "
+          f"{'m* bridge':>12} {'m* twist':>12} {'R² [a²]':>12} {'T_c/Ω':>16} {'N_ph':>6} {'upd/s':>8} {'τ_int':>6} {'acc_Δ':>6} "
           f"{'min':>6} {'core-min to 3%':>8}")
 
 

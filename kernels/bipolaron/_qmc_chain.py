@@ -19,8 +19,11 @@ Two ways to weigh a configuration
 :func:`walk` recomputes ln W and every kink's site from the arrays alone, in O(kinks). The
 updates that act on a stretch of one worldline (hop pairs, lines, kink shifts) instead change
 ln W by the local difference: the potential along the stretch, the lines with an end in it.
-The twist update shifts whole tails and re-weighs every line, so it uses :func:`walk`. Tests
-run the chain and compare the running ln W with :func:`walk` after every sweep.
+The plain twist update (:func:`_delta_move`) shifts whole tails and re-weighs every line with
+:func:`walk`; the bond-Peierls one (:func:`_twist_repair`) computes its ratio from the
+potential between the cuts and the lines alone and calls :func:`walk` only to adopt an
+accepted move, counting any disagreement in ``Scratch.twist_sums``. Tests run the chain and
+compare the running ln W with :func:`walk` after every sweep.
 """
 
 from __future__ import annotations
@@ -35,10 +38,12 @@ MODEL_BOND_PEIERLS, MODEL_HOLSTEIN = 0, 1
 
 #: Settings of one chain. ``finite`` = 1 puts the electrons in the box [0, box_a) of the
 #: lattice with closed paths (the exact-diagonalisation check); 0 is the infinite lattice
-#: with twisted boundary conditions in imaginary time.
+#: with twisted boundary conditions in imaginary time. ``twist_repair`` = 1 makes the
+#: bond-Peierls twist update dissolve and re-pair the lines it breaks (:func:`_twist_repair`);
+#: 0 keeps the plain :func:`_delta_move`, which rejects any twist that breaks a line.
 Params = namedtuple("Params", [
     "model", "d", "n_electrons", "beta", "omega", "coupling2", "U", "V", "finite", "box",
-    "pair_window", "delta_window",
+    "pair_window", "delta_window", "twist_repair",
 ])
 
 #: Arrays of one configuration (see the module docstring).
@@ -47,7 +52,16 @@ Config = namedtuple("Config", ["tk", "el", "code", "partner", "order", "count", 
 
 #: Work arrays of the updates, sized like the configuration.
 Scratch = namedtuple("Scratch", ["buf", "buf2", "weights", "pos", "lline", "stamp",
-                                 "stamp_now"])
+                                 "stamp_now", "obj_old", "obj_new", "mate", "avail",
+                                 "twist_sums"])
+
+#: Sums over the proposals of :func:`_twist_repair` kept in ``Scratch.twist_sums`` (for the
+#: benchmark and tests): proposals past the potential's stage, broken lines, ln Π Z (old
+#: side; its lower bound where the move was rejected early), ln Π Z' (new side),
+#: ln W_0'/W_0, ln of the twist proposal ratio, accepted moves that dissolved at least one
+#: line, accepted moves, accepted moves whose local ln W missed :func:`walk`'s.
+TWIST_SUMS = ("proposals", "broken", "log_z_old", "log_z_new", "log_w0_ratio", "log_q",
+              "accepted_with_broken", "accepted", "weight_mismatch")
 
 #: Per-sweep measurements written by :func:`run_sweeps`, one column each.
 MEASURED = ("energy", "delta2", "r2", "double_occupancy", "phonons", "kinks", "lines",
@@ -80,7 +94,10 @@ def new_config(capacity: int, d: int, n_electrons: int, start_sites: np.ndarray)
 def new_scratch(capacity: int) -> Scratch:
     return Scratch(np.zeros(capacity, np.int64), np.zeros(capacity, np.int64),
                    np.zeros(capacity), np.zeros((capacity, 3), np.int64), np.zeros(capacity),
-                   np.zeros(capacity, np.int64), np.zeros(1, np.int64))
+                   np.zeros(capacity, np.int64), np.zeros(1, np.int64),
+                   np.zeros((capacity, 3), np.int64), np.zeros((capacity, 3), np.int64),
+                   np.full(capacity, -1, np.int64), np.zeros(capacity, np.int64),
+                   np.zeros(len(TWIST_SUMS)))
 
 
 # ----------------------------------------------------------------------------- slots
@@ -985,6 +1002,416 @@ def _delta_move(p, c, sc):
     return False
 
 
+@njit(cache=True)
+def _count_bare(c, e, cd, t, w, beta):
+    """Bare hops of electron e (of code ``cd``; any if −1) within cyclic distance w of t."""
+    n = 0
+    for i in range(c.count[e]):
+        k = c.order[e, i]
+        if c.partner[k] < 0 and c.code[k] >= 0 and (cd < 0 or c.code[k] == cd) and (
+                w >= beta or _cyc(c.tk[k], t, beta) < w):
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def _after_cut(c, k, t0, t1):
+    """1 when kink k lies after its electron's cut (t0 on electron 0, t1 on electron 1)."""
+    return 1 if c.tk[k] > (t0 if c.el[k] == 0 else t1) else 0
+
+
+_KEY_SPAN = 1 << 20  # lattice coordinates stay far inside ±2^19 (a walk of β ≤ 1000)
+
+
+@njit(cache=True)
+def _orbit_key(ax, o, delta, zero):
+    """One integer per (axis, orbit of the object under translations by Δ): two hops on one
+    axis can be the ends of a line iff their keys agree (o_k − o_j a multiple of Δ, or 0)."""
+    n = 0
+    if not zero:
+        for a in range(3):
+            if delta[a] != 0:
+                n = o[a] // delta[a]  # floor: the same n for the whole orbit's residue
+                break
+    key = ax
+    for a in range(3):
+        key = key * _KEY_SPAN + (o[a] - n * delta[a] + (_KEY_SPAN >> 1))
+    return key
+
+
+@njit(cache=True)
+def _line_span(p, tau, ok, oj, delta, zero):
+    """Time the line between two matching ends spans: |τ_k − τ_j − nβ| for the image n with
+    o_k − o_j = nΔ, and for Δ = 0 the shortest image, min(u, β − u), u = τ mod β."""
+    if zero:
+        u = tau % p.beta
+        return min(u, p.beta - u)
+    for a in range(3):
+        if delta[a] != 0:
+            return abs(tau - ((ok[a] - oj[a]) // delta[a]) * p.beta)
+    return 0.0
+
+
+@njit(cache=True)
+def _thermal(p, tau):
+    """The Δ = 0 propagator [e^{−Ωu} + e^{−Ω(β−u)}]/(1 − e^{−Ωβ}), u = τ mod β."""
+    u = tau % p.beta
+    return (math.exp(-p.omega * u) + math.exp(-p.omega * (p.beta - u))) / (
+        1.0 - math.exp(-p.omega * p.beta))
+
+
+@njit(cache=True)
+def _heat_bath(p, c, sc, i, sorted_keys, by_key, exact, orbit_b, obj_a, delta_a, zero_a,
+               cand):
+    """Candidate partners of hop i (in H's canonical order): the later hops still available
+    that form a line with it on side a, spanning less than β/2, and cannot on side b
+    (different ``orbit_b``). ``exact`` are the hops' (axis, object) keys on side a, sorted
+    in ``sorted_keys`` (hop ``by_key[q]`` at place q). A partner sits at o_i − nΔ_a with
+    |n| ≤ 1 (a longer image spans more than β), only n = 0 for Δ_a = 0 (the thermal D
+    sums the images). Fills ``cand[:n]`` and ``sc.weights[:n]`` (c² D); returns (Σ, n)."""
+    k = sc.buf[i]
+    beta = p.beta
+    axis = 0
+    step = 0  # the key of o − Δ_a is the key of o minus this (keys are linear in o)
+    for a in range(3):
+        step = step * _KEY_SPAN + delta_a[a]
+    for a in range(3):
+        if delta_a[a] != 0:
+            axis = a
+            break
+    total = 0.0
+    n_cand = 0
+    for n in range(-1, 2):
+        if zero_a and n != 0:
+            continue
+        target = exact[i] - n * step
+        q = np.searchsorted(sorted_keys, target)
+        while q < len(sorted_keys) and sorted_keys[q] == target:
+            i2 = by_key[q]
+            q += 1
+            if i2 <= i or sc.avail[i2] == 0 or orbit_b[i2] == orbit_b[i]:
+                continue
+            tau = c.tk[k] - c.tk[sc.buf[i2]]
+            if zero_a:
+                u = tau % beta
+                if min(u, beta - u) >= 0.5 * beta:
+                    continue
+                f = _thermal(p, tau)
+            else:
+                x = abs(tau - ((obj_a[i, axis] - obj_a[i2, axis]) // delta_a[axis]) * beta)
+                if x >= 0.5 * beta:
+                    continue
+                f = math.exp(-p.omega * x)
+            cand[n_cand] = i2
+            sc.weights[n_cand] = p.coupling2 * f
+            total += sc.weights[n_cand]
+            n_cand += 1
+    return total, n_cand
+
+
+@njit(cache=True)
+def _twist_repair(p, c, sc):
+    """Bond-Peierls: change the twist Δ by ±e_a, dissolving and re-pairing the lines that
+    the shift of the tails breaks (infinite lattice; exact detailed balance).
+
+    In bond-Peierls every e-ph vertex is itself a hop across its line's bond, and a line is
+    two such hops with weight c² D instead of the t² = 1 of two bare hops. The move:
+
+    1. the twist, proposed as in :func:`_delta_move`: insert one bare hop δ on electron 0 at
+       τ_a (uniform) and one on electron 1 at τ_b = τ_a + u, u uniform in (−w, w), or
+       remove such a pair (a bare hop of electron 0 uniformly, one of the same direction on
+       electron 1 within cyclic distance w uniformly); the tails after the cuts move by ±δ;
+    2. every line whose ends no longer meet (:func:`line_weight` of the new geometry) is
+       dissolved into two bare hops (its set B);
+    3. re-pairing: H, the bare hops other than the twist's own, in the canonical order
+       (electron, time), which depends neither on slot numbers nor on the direction of the
+       move. Candidates are the pairs of H that form a line after the twist and not before
+       it (exactly the lines the inverse move would break). Sequential heat bath: each hop
+       k of H not yet taken chooses "stay bare" (weight 1) or a later candidate partner j
+       not yet taken (weight c² D(k, j)); Z'_k is the sum; the chosen set is M.
+
+    The inverse move from the new configuration picks the same twist hops, dissolves exactly
+    M (only M's lines were invalid before; the lines that survived step 2 survive the way
+    back) and must re-create B: P_rev(B) is the same heat bath on the old side with the
+    choices forced to B. With W_0 the weights with B resp. M dissolved, W(new)/P_fwd(M) =
+    W_0' Π Z'_k and W(old)/P_rev(B) = W_0 Π Z_k, so
+
+        A = min(1, W_0' Π Z'_k / (W_0 Π Z_k) × twist proposal ratio),
+
+    the proposal ratio 2d β 2w/(N_bare,0' N_match') for an insertion (counted after M) and
+    its inverse for a removal. W_0'/W_0 is local: the potential on the stretch between the
+    two cuts and the surviving lines' new weights (from the same O(lines) pass that finds
+    B); :func:`walk` re-weighs only an accepted move. Since Z_k ≥ 1 + c² D of k's own line
+    in B, the move is rejected before the old side's heat bath when even that bound fails.
+
+    Measured (bench/bipolaron_qmc_twist_repair.py): at strong coupling the old side's
+    Π Z_k is large (the dissolved ends sit on a few bonds and could pair in many ways)
+    while the new side's is close to 1 (after the shift those bonds no longer match across
+    the cut), so the acceptance stays small there. Holstein vertices do not hop, so a
+    Holstein line cannot be dissolved into bare hops; Holstein keeps :func:`_delta_move`.
+    """
+    beta = p.beta
+    nd = 2 * p.d
+    ne = p.n_electrons
+    w = p.delta_window
+    buf = sc.buf
+    broken = sc.buf2
+    insert = np.random.random() < 0.5
+    ka = -1
+    kb = -1
+    log_q = 0.0
+    pba = np.zeros(3, np.int64)
+    pbb = np.zeros(3, np.int64)
+    h = np.zeros(3, np.int64)
+    if insert:
+        if c.nfree[0] < 2:
+            return False
+        cd = np.random.randint(nd)
+        ta = np.random.random() * beta
+        tb = ta
+        if ne == 2:
+            tb = ta + (2.0 * np.random.random() - 1.0) * w
+            if tb >= beta:
+                tb -= beta
+            elif tb < 0.0:
+                tb += beta
+        sign = 1
+    else:
+        nb0 = _bare_of(c, 0, buf)
+        if nb0 == 0:
+            return False
+        ka = buf[np.random.randint(nb0)]
+        cd = c.code[ka]
+        ta = c.tk[ka]
+        tb = ta
+        log_q = math.log(nb0 / (nd * beta))
+        if ne == 2:
+            nb1 = _bare_of(c, 1, buf)
+            nm = 0
+            for i in range(nb1):
+                j = buf[i]
+                if c.code[j] == cd and _cyc(c.tk[j], ta, beta) < w:
+                    broken[nm] = j
+                    nm += 1
+            if nm == 0:
+                return False
+            kb = broken[np.random.randint(nm)]
+            tb = c.tk[kb]
+            log_q += math.log(nm / (2.0 * w))
+        sign = -1
+    for a in range(3):
+        h[a] = sign * _hop(cd, a)
+    # the potential changes only between the cuts, where one electron has moved and the
+    # other not yet (on the paths before the move, r = r↓ − r↑)
+    log_pot = 0.0
+    if ne == 2:
+        if ta < tb:
+            log_pot = -_dv(p, c, ta, tb, -h[0], -h[1], -h[2])
+        else:
+            log_pot = -_dv(p, c, tb, ta, h[0], h[1], h[2])
+    # delayed acceptance, stage 1: the potential's ratio alone (its inverse for the reverse
+    # move, so stage 2 with the rest of the ratio keeps detailed balance)
+    if log_pot < 0.0 and np.random.random() >= math.exp(log_pot):
+        return False
+    log_w0 = log_pot
+    if insert:
+        ka = _insert(c, 0, ta, cd, -1)
+        if ne == 2:
+            kb = _insert(c, 1, tb, cd, -1)
+    else:
+        for a in range(3):
+            pba[a] = c.pb[ka, a]
+            if kb >= 0:
+                pbb[a] = c.pb[kb, a]
+        _remove(c, ka)
+        if kb >= 0:
+            _remove(c, kb)
+    new_delta = np.empty(3, np.int64)
+    zero_old = True
+    zero_new = True
+    for a in range(3):
+        new_delta[a] = c.delta[a] + h[a]
+        if c.delta[a] != 0:
+            zero_old = False
+        if new_delta[a] != 0:
+            zero_new = False
+
+    # 2. dissolve the lines that break (objects after the twist: + h after the cut); the
+    # surviving lines' change of weight enters W_0'/W_0, and Σ_B ln(1 + c² D) bounds ln Π Z_k
+    ok = np.empty(3, np.int64)
+    oj = np.empty(3, np.int64)
+    n_broken = 0
+    too_long = False
+    log_broken = 0.0
+    log_z_old_min = 0.0
+    log_c2 = math.log(p.coupling2)
+    for e in range(ne):
+        for i in range(c.count[e]):
+            k = c.order[e, i]
+            j = c.partner[k]
+            if j < k:
+                continue
+            ax = _line_object(p, c.pb, c.code, k, ok)
+            _line_object(p, c.pb, c.code, j, oj)
+            sk = _after_cut(c, k, ta, tb)
+            sj = _after_cut(c, j, ta, tb)
+            for a in range(3):
+                ok[a] += sk * h[a]
+                oj[a] += sj * h[a]
+            f = line_weight(p, c.tk[k] - c.tk[j], ok, ax, oj, ax, new_delta, zero_new)[0]
+            if f > 0.0:
+                log_w0 += log_c2 + math.log(f) - c.lline[k]
+                continue
+            _line_object(p, c.pb, c.code, j, oj)  # the old geometry: can B be re-created?
+            _line_object(p, c.pb, c.code, k, ok)
+            if _line_span(p, c.tk[k] - c.tk[j], ok, oj, c.delta, zero_old) >= p.beta / 2:
+                too_long = True
+            sc.mate[k] = j
+            sc.mate[j] = k
+            c.partner[k] = -1
+            c.partner[j] = -1
+            log_broken += c.lline[k]
+            log_z_old_min += math.log(1.0 + math.exp(c.lline[k]))
+            broken[n_broken] = k
+            n_broken += 1
+
+    # 3. the hops that may pair, with their objects before and after the twist, grouped
+    # by the orbits of their objects on either side (only a group's members can pair)
+    n_hops = 0
+    nb = _bare_of(c, -1, buf)
+    key_old = np.empty(nb, np.int64)  # orbits under Δ (validity) and exact objects
+    key_new = np.empty(nb, np.int64)
+    exact_old = np.empty(nb, np.int64)
+    exact_new = np.empty(nb, np.int64)
+    for i in range(nb):
+        k = buf[i]
+        if k == ka or k == kb:
+            continue
+        buf[n_hops] = k  # compacting in place: n_hops never passes i
+        ax = _line_object(p, c.pb, c.code, k, sc.obj_old[n_hops])
+        s = _after_cut(c, k, ta, tb)
+        for a in range(3):
+            sc.obj_new[n_hops, a] = sc.obj_old[n_hops, a] + s * h[a]
+        key_old[n_hops] = _orbit_key(ax, sc.obj_old[n_hops], c.delta, zero_old)
+        key_new[n_hops] = _orbit_key(ax, sc.obj_new[n_hops], new_delta, zero_new)
+        exact_old[n_hops] = _orbit_key(ax, sc.obj_old[n_hops], c.delta, True)
+        exact_new[n_hops] = _orbit_key(ax, sc.obj_new[n_hops], c.delta, True)
+        n_hops += 1
+    cand = np.empty(n_hops, np.int64)
+    by_key = np.argsort(exact_new[:n_hops])
+    sorted_keys = exact_new[by_key]
+    # forward: sample M on the new side, setting the partners (all of H was bare)
+    log_z_new = 0.0
+    log_m = 0.0
+    for i in range(n_hops):
+        sc.avail[i] = 1
+    for i in range(n_hops):
+        if sc.avail[i] == 0:
+            continue
+        sc.avail[i] = 0
+        s, n_cand = _heat_bath(p, c, sc, i, sorted_keys, by_key, exact_new, key_old,
+                               sc.obj_new, new_delta, zero_new, cand)
+        if s <= 0.0:
+            continue
+        log_z_new += math.log(1.0 + s)
+        x = np.random.random() * (1.0 + s)
+        if x < 1.0:
+            continue
+        x -= 1.0
+        acc = 0.0
+        pick = -1
+        for q in range(n_cand):
+            pick = cand[q]
+            acc += sc.weights[q]
+            if acc >= x:
+                break
+        sc.avail[pick] = 0
+        log_m += math.log(sc.weights[q])
+        c.partner[buf[i]] = buf[pick]
+        c.partner[buf[pick]] = buf[i]
+    if insert:
+        # the removal's choice, counted on the new configuration (M took some bare hops)
+        log_q = math.log(nd * beta / _count_bare(c, 0, -1, ta, beta, beta))
+        if ne == 2:
+            log_q += math.log(2.0 * w / _count_bare(c, 1, cd, ta, w, beta))
+    log_u = math.log(1.0 - np.random.random())  # in (−inf, 0]
+    # stage 2: the ratio without the potential's (already accepted) factor
+    bound = log_w0 - log_pot + log_z_new - log_z_old_min + log_q
+    ts = sc.twist_sums
+    ts[0] += 1
+    ts[1] += n_broken
+    ts[3] += log_z_new
+    ts[4] += log_w0
+    ts[5] += log_q
+    accepted = False
+    if log_u < bound and not too_long:
+        # reverse: the probability that the inverse move's heat bath re-creates B
+        log_z_old = 0.0
+        consistent = True
+        for i in range(n_hops):
+            sc.avail[i] = 1
+        by_key = np.argsort(exact_old[:n_hops])
+        sorted_keys = exact_old[by_key]
+        for i in range(n_hops):
+            if sc.avail[i] == 0:
+                continue
+            sc.avail[i] = 0
+            s, n_cand = _heat_bath(p, c, sc, i, sorted_keys, by_key, exact_old, key_new,
+                                   sc.obj_old, c.delta, zero_old, cand)
+            if s > 0.0:
+                log_z_old += math.log(1.0 + s)
+            m = sc.mate[buf[i]]
+            if m >= 0:
+                found = False
+                for q in range(n_cand):
+                    i2 = cand[q]
+                    if buf[i2] == m:
+                        sc.avail[i2] = 0
+                        found = True
+                        break
+                consistent = consistent and found
+        ts[2] += log_z_old
+        if consistent and log_u < log_w0 - log_pot + log_z_new - log_z_old + log_q:
+            final = walk(p, c, sc.pos, sc.lline)
+            expected = c.lw[0] - log_broken + log_w0 + log_m
+            if not final[0] or abs(final[1] - expected) > 1e-8 * (1.0 + abs(expected)):
+                ts[8] += 1  # the local weight missed the full one: run_sweeps' check fails
+            if final[0]:
+                _adopt(c, sc, final)
+                accepted = True
+    else:
+        ts[2] += log_z_old_min
+    if not accepted:
+        for i in range(n_hops):  # undo M: all of H was bare
+            c.partner[buf[i]] = -1
+    for i in range(n_broken):
+        k = broken[i]
+        j = sc.mate[k]
+        sc.mate[k] = -1
+        sc.mate[j] = -1
+        if not accepted:
+            c.partner[k] = j
+            c.partner[j] = k
+    if accepted:
+        if n_broken > 0:
+            ts[6] += 1
+        ts[7] += 1
+        return True
+    if insert:
+        _remove(c, ka)
+        if kb >= 0:
+            _remove(c, kb)
+    else:
+        ka = _insert(c, 0, ta, cd, -1)
+        for a in range(3):
+            c.pb[ka, a] = pba[a]
+        if kb >= 0:
+            kb = _insert(c, 1, tb, cd, -1)
+            for a in range(3):
+                c.pb[kb, a] = pbb[a]
+    return False
+
+
 # ----------------------------------------------------------------------------- driver
 
 @njit(cache=True)
@@ -1056,7 +1483,8 @@ def run_sweeps(p, c, sc, n_sweeps, moves_per_sweep, out, stats, check):
     configuration (say, its kink count) would bias the measured distribution.
     ``stats[u, 0/1]`` counts proposals and acceptances of update u (see ``UPDATES``). The
     measurement weighs the configuration with :func:`walk`; with ``check`` the running ln W
-    of the local updates must agree with it (else returns −1 − sweep). Returns the number of
+    of the local updates must agree with it, and every accepted twist repair's local ln W
+    with its own :func:`walk` (else returns −1 − sweep). Returns the number of
     sweeps done: fewer than ``n_sweeps`` when the configuration ran out of kink slots (the
     caller enlarges the arrays and goes on).
     """
@@ -1080,13 +1508,17 @@ def run_sweeps(p, c, sc, n_sweeps, moves_per_sweep, out, stats, check):
                 ok = _shift(p, c, sc)
                 u = 2
             else:
-                ok = _delta_move(p, c, sc)
+                if p.twist_repair and p.model == MODEL_BOND_PEIERLS:
+                    ok = _twist_repair(p, c, sc)
+                else:
+                    ok = _delta_move(p, c, sc)
                 u = 3
             stats[u, 0] += 1
             if ok:
                 stats[u, 1] += 1
         res = walk(p, c, sc.pos, sc.lline)
-        if check and (not res[0] or abs(res[1] - c.lw[0]) > 1e-8 * (1.0 + abs(res[1]))):
+        if check and (not res[0] or abs(res[1] - c.lw[0]) > 1e-8 * (1.0 + abs(res[1]))
+                      or sc.twist_sums[8] > 0):
             return -1 - s
         # the running ln W drifts by rounding only; start each sweep from the exact value
         c.lw[0] = res[1]
