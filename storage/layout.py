@@ -27,7 +27,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -300,12 +300,19 @@ def sync_block(
     """
     keys = {name: chunk_key(arr, block_index) for name, arr in arrays.items()}
     # one file per variable, each read back and fsync'd: side by side in threads (fsync and
-    # hashing release the GIL), 25 files 20 -> 12 ms here, more on a parallel file system
-    # where an fsync is a round trip to the servers
-    digests = _sync_pool().map(lambda key: file_digest(Path(path) / key, fsync=fsync), keys.values())
-    return {name: [key, *(digest or [None, None])] for (name, key), digest in zip(keys.items(), digests, strict=True)}
+    # hashing release the GIL), 10 -> 4.4 ms for a 100-point mixd_bilayer block here, more
+    # on a parallel file system where an fsync is a round trip to the servers. Every file
+    # has settled before this returns or raises, as for write_block.
+    futures = [_sync_pool().submit(file_digest, Path(path) / key, fsync=fsync) for key in keys.values()]
+    wait(futures)
+    return {name: [key, *(future.result() or [None, None])]
+            for (name, key), future in zip(keys.items(), futures, strict=True)}
 
 
 @lru_cache(maxsize=1)
 def _sync_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=8, thread_name_prefix="pairsweep-fsync")
+
+
+# a forked child inherits the pool but not its threads: it must start its own
+os.register_at_fork(after_in_child=_sync_pool.cache_clear)

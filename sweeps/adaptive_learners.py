@@ -156,6 +156,8 @@ def _linear_in_triangle(corners: np.ndarray, values: np.ndarray, point: np.ndarr
     (ax, ay), (bx, by) = corners[1] - corners[0], corners[2] - corners[0]
     px, py = point - corners[0]
     det = ax * by - ay * bx
+    if abs(det) <= 1e-300:  # a flat triangle (not seen in practice): no plane through it
+        return values.mean(axis=0)
     u, v = (px * by - py * bx) / det, (ax * py - ay * px) / det
     return values[0] + u * (values[1] - values[0]) + v * (values[2] - values[0])
 
@@ -168,8 +170,8 @@ class _Learner2D(adaptive.Learner2D):
     ``LinearNDInterpolator`` of the data. A point it chose at the midpoint of a long edge
     lies on an edge of that triangulation, where scipy's simplex search can fall back to a
     scan of every triangle. Asked as the engine asks (blocks of 100, up to 8 in flight),
-    10^4 points cost adaptive's Learner2D 8.5-110 s of CPU in its asks, almost all of it
-    there, and this one 1.7-1.9 s (``bench/adaptive_learner_cpu.py``): enough to make the
+    10^4 points cost adaptive's Learner2D 8.5-110 s of CPU in its asks (two runs), almost all
+    of it there, and this one 1.7-1.9 s (``bench/adaptive_learner_cpu.py``): enough to make the
     client, not the workers, the bottleneck of a large sweep. The value kept is the same
     linear interpolation, over the triangulation of the moment the point was chosen.
     Pending points it did not choose (a claimed block's points on resume) are interpolated
@@ -239,7 +241,10 @@ class _Learner2D(adaptive.Learner2D):
                 lo if c - lo <= self.EDGE_TOLERANCE * (hi - lo) else hi if hi - c <= self.EDGE_TOLERANCE * (hi - lo) else c
                 for c, (lo, hi) in zip(point_new, self.bounds, strict=True)
             )
-            self._guess[point_new] = _linear_in_triangle(ip.tri.points[simplex], all_values[simplex], chosen)
+            if self.bounds_are_done:
+                # before the corners' results the triangulation's values are Learner2D's zeros:
+                # such a point is interpolated from the data once they are known, as adaptive does
+                self._guess[point_new] = _linear_in_triangle(ip.tri.points[simplex], all_values[simplex], chosen)
             points_new.append(point_new)
             losses_new.append(losses[jsimplex])
             self._stack[point_new] = losses[jsimplex]
@@ -399,7 +404,8 @@ class LearnerSet:
     def _peak_points(self, n: int) -> list[tuple[int, Any]]:
         found = []
         for learner in range(len(self.learners)):
-            if len(found) >= n or self._peaks[learner] * PEAK_SHARE > self._asked[learner]:
+            # with this peak, at most one in PEAK_SHARE of the learner's points so far
+            if len(found) >= n or (self._peaks[learner] + 1) * PEAK_SHARE > self._asked[learner] + 1:
                 continue
             peak = fit_peak(np.asarray(self._ok_x[learner]), np.asarray(self._ok_y[learner])) \
                 if self._ok_y[learner] else "no ok point"
