@@ -914,6 +914,58 @@ def _lines_survive(p, c, cd, t0, t1):
 
 
 @njit(cache=True)
+def _twist_times(p):
+    """An inserted twist's direction and times: code cd uniformly, τ_a uniform in [0, β) on
+    electron 0 and, with two electrons, τ_b = τ_a + u (u uniform in (−w, w), mod β) on
+    electron 1, so the separation changes only briefly."""
+    beta = p.beta
+    cd = np.random.randint(2 * p.d)
+    ta = np.random.random() * beta
+    tb = ta
+    if p.n_electrons == 2:
+        tb = ta + (2.0 * np.random.random() - 1.0) * p.delta_window
+        if tb >= beta:
+            tb -= beta
+        elif tb < 0.0:
+            tb += beta
+    return cd, ta, tb
+
+
+@njit(cache=True)
+def _twist_pair(p, c, sc):
+    """A twist to remove: a bare hop k_a of electron 0 uniformly and, with two electrons, a
+    bare hop k_b of electron 1 in the same direction within cyclic distance w of it,
+    uniformly. Returns (k_a, k_b, q_0, q_1): the removal's proposal ratio is
+    q_0 = N_bare,0/(2dβ) times, with two electrons, q_1 = N_match/(2w); k_a = −1 when there
+    is none (k_b = −1 with one electron)."""
+    beta = p.beta
+    w = p.delta_window
+    buf = sc.buf
+    nb0 = _bare_of(c, 0, buf)
+    if nb0 == 0:
+        return -1, -1, 0.0, 1.0
+    ka = buf[np.random.randint(nb0)]
+    q0 = nb0 / (2 * p.d * beta)
+    q1 = 1.0
+    kb = -1
+    if p.n_electrons == 2:
+        cd = c.code[ka]
+        ta = c.tk[ka]
+        nb1 = _bare_of(c, 1, buf)
+        nm = 0
+        for i in range(nb1):
+            j = buf[i]
+            if c.code[j] == cd and _cyc(c.tk[j], ta, beta) < w:
+                sc.buf2[nm] = j
+                nm += 1
+        if nm == 0:
+            return -1, -1, 0.0, 1.0
+        kb = sc.buf2[np.random.randint(nm)]
+        q1 = nm / (2.0 * w)
+    return ka, kb, q0, q1
+
+
+@njit(cache=True)
 def _delta_move(p, c, sc):
     """Change the twist Δ by ±e_a: one bare hop δ on every electron (infinite lattice only).
 
@@ -931,16 +983,10 @@ def _delta_move(p, c, sc):
     if np.random.random() < 0.5:
         if c.nfree[0] < 2:
             return False
-        cd = np.random.randint(nd)
-        ta = np.random.random() * beta
+        cd, ta, tb = _twist_times(p)
         ka = _insert(c, 0, ta, cd, -1)
         kb = -1
         if ne == 2:
-            tb = ta + (2.0 * np.random.random() - 1.0) * w
-            if tb >= beta:
-                tb -= beta
-            elif tb < 0.0:
-                tb += beta
             kb = _insert(c, 1, tb, cd, -1)
         res = walk(p, c, sc.pos, sc.lline) if _lines_survive(p, c, cd, ta, tb if kb >= 0 else ta) else (
             False, 0.0, c.delta, 0.0, 0.0, 0.0, 0, 0, 0.0)
@@ -962,28 +1008,14 @@ def _delta_move(p, c, sc):
         if kb >= 0:
             _remove(c, kb)
         return False
-    nb0 = _bare_of(c, 0, buf)
-    if nb0 == 0:
+    ka, kb, prop, q1 = _twist_pair(p, c, sc)
+    if ka < 0:
         return False
-    ka = buf[np.random.randint(nb0)]
     cd = c.code[ka]
     ta = c.tk[ka]
-    kb = -1
-    tb = 0.0
-    prop = nb0 / (nd * beta)
+    tb = c.tk[kb] if kb >= 0 else 0.0
     if ne == 2:
-        nb1 = _bare_of(c, 1, buf)
-        nm = 0
-        for i in range(nb1):
-            j = buf[i]
-            if c.code[j] == cd and _cyc(c.tk[j], ta, beta) < w:
-                sc.buf2[nm] = j
-                nm += 1
-        if nm == 0:
-            return False
-        kb = sc.buf2[np.random.randint(nm)]
-        tb = c.tk[kb]
-        prop *= nm / (2.0 * w)
+        prop *= q1
     pba = c.pb[ka].copy()
     pbb = c.pb[kb].copy() if kb >= 0 else pba
     _remove(c, ka)
@@ -1071,14 +1103,9 @@ def _heat_bath(p, c, sc, i, sorted_keys, by_key, exact, orbit_b, obj_a, delta_a,
     sums the images). Fills ``cand[:n]`` and ``sc.weights[:n]`` (c² D); returns (Σ, n)."""
     k = sc.buf[i]
     beta = p.beta
-    axis = 0
     step = 0  # the key of o − Δ_a is the key of o minus this (keys are linear in o)
     for a in range(3):
         step = step * _KEY_SPAN + delta_a[a]
-    for a in range(3):
-        if delta_a[a] != 0:
-            axis = a
-            break
     total = 0.0
     n_cand = 0
     for n in range(-1, 2):
@@ -1092,16 +1119,10 @@ def _heat_bath(p, c, sc, i, sorted_keys, by_key, exact, orbit_b, obj_a, delta_a,
             if i2 <= i or sc.avail[i2] == 0 or orbit_b[i2] == orbit_b[i]:
                 continue
             tau = c.tk[k] - c.tk[sc.buf[i2]]
-            if zero_a:
-                u = tau % beta
-                if min(u, beta - u) >= 0.5 * beta:
-                    continue
-                f = _thermal(p, tau)
-            else:
-                x = abs(tau - ((obj_a[i, axis] - obj_a[i2, axis]) // delta_a[axis]) * beta)
-                if x >= 0.5 * beta:
-                    continue
-                f = math.exp(-p.omega * x)
+            x = _line_span(p, tau, obj_a[i], obj_a[i2], delta_a, zero_a)
+            if x >= 0.5 * beta:
+                continue
+            f = _thermal(p, tau) if zero_a else math.exp(-p.omega * x)
             cand[n_cand] = i2
             sc.weights[n_cand] = p.coupling2 * f
             total += sc.weights[n_cand]
@@ -1166,38 +1187,18 @@ def _twist_repair(p, c, sc):
     if insert:
         if c.nfree[0] < 2:
             return False
-        cd = np.random.randint(nd)
-        ta = np.random.random() * beta
-        tb = ta
-        if ne == 2:
-            tb = ta + (2.0 * np.random.random() - 1.0) * w
-            if tb >= beta:
-                tb -= beta
-            elif tb < 0.0:
-                tb += beta
+        cd, ta, tb = _twist_times(p)
         sign = 1
     else:
-        nb0 = _bare_of(c, 0, buf)
-        if nb0 == 0:
+        ka, kb, q0, q1 = _twist_pair(p, c, sc)
+        if ka < 0:
             return False
-        ka = buf[np.random.randint(nb0)]
         cd = c.code[ka]
         ta = c.tk[ka]
-        tb = ta
-        log_q = math.log(nb0 / (nd * beta))
+        tb = c.tk[kb] if kb >= 0 else ta
+        log_q = math.log(q0)
         if ne == 2:
-            nb1 = _bare_of(c, 1, buf)
-            nm = 0
-            for i in range(nb1):
-                j = buf[i]
-                if c.code[j] == cd and _cyc(c.tk[j], ta, beta) < w:
-                    broken[nm] = j
-                    nm += 1
-            if nm == 0:
-                return False
-            kb = broken[np.random.randint(nm)]
-            tb = c.tk[kb]
-            log_q += math.log(nm / (2.0 * w))
+            log_q += math.log(q1)
         sign = -1
     for a in range(3):
         h[a] = sign * _hop(cd, a)
