@@ -41,9 +41,11 @@ MODEL_BOND_PEIERLS, MODEL_HOLSTEIN = 0, 1
 #: with twisted boundary conditions in imaginary time. ``twist_repair`` = 1 makes the
 #: bond-Peierls twist update dissolve and re-pair the lines it breaks (:func:`_twist_repair`);
 #: 0 keeps the plain :func:`_delta_move`, which rejects any twist that breaks a line.
+#: ``summed`` = 1 (Holstein only) runs the chain of :mod:`._qmc_action` instead, whose
+#: configurations carry no lines: they are summed into a retarded action.
 Params = namedtuple("Params", [
     "model", "d", "n_electrons", "beta", "omega", "coupling2", "U", "V", "finite", "box",
-    "pair_window", "delta_window", "twist_repair",
+    "pair_window", "delta_window", "twist_repair", "summed",
 ])
 
 #: Arrays of one configuration (see the module docstring).

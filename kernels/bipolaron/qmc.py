@@ -81,8 +81,8 @@ bare hops on one bond the ends of a line or undo one (bond-Peierls; partner chos
 bath); insert/remove a line of two diagonal vertices (Holstein); move a kink between its
 neighbours; insert/remove one bare hop on each worldline in the same direction, which changes
 Δ. The last is the one that makes the chain ergodic in Δ. Shifting the tails breaks every
-phonon line that straddles the cut. Holstein (and bond-Peierls with ``twist_repair`` off, as
-in kernel 0.2) rejects such a twist, so its acceptance falls with the number of phonons in
+phonon line that straddles the cut. The Holstein line chain (and bond-Peierls with
+``twist_repair`` off, as in kernel 0.2) rejects such a twist, so its acceptance falls with the number of phonons in
 the pair. Since 0.3.0 the bond-Peierls twist in 2-D and 3-D (1-D keeps the old one; see
 :func:`make_params`) dissolves each broken line into two bare hops (a bond-Peierls vertex is
 itself a hop, so this is a valid configuration) and re-pairs bare hops that match only after
@@ -96,6 +96,21 @@ exact (:func:`._qmc_chain._twist_repair`). A straddling line then costs a factor
 warm-up to the mean kink number (a configuration-dependent number would bias the averages).
 A pair's chain starts with no phonons; the first half of its warm-up adds an attractive tail
 −``LEASH``/|r| so that the electrons do not drift apart before the lines that bind them form.
+
+Holstein: lines summed (since 0.4.0)
+------------------------------------
+A Holstein vertex does not hop, so for fixed worldlines the sum over all Holstein lines is
+the Gaussian average exp(A), A = (g²/2) Σ_{σσ'} ∫∫ D dτ dτ' over times where σ and σ' sit on
+the same oscillator (Kornilovitch's retarded action; same propagator and images as a line).
+The chain of :mod:`._qmc_action` samples worldlines of bare hops only,
+W = t^{N_kinks} exp(A − ∫V dτ); its estimators are the line ones with N_lines → (g²/2)I₀
+and Σℓ → (g²/2)I₁ (that module derives them). Its twist is one hop per worldline re-weighed
+exactly, with nothing to break, so a strongly bound Holstein pair tunnels at its physical
+rate instead of freezing, and its phonon cloud is complete from the first sweep. Both
+chains are exact (the tests compare them with each other and with exact diagonalisation);
+the choice is speed. Where phonons are few the line chain does an update several times
+faster, so the summed chain is the default from λ = g²/(2dtΩ) ≥ ``SUMMED_FROM_LAMBDA``
+(small polarons); ``make_params(..., summed=...)`` forces either.
 
 Errors, β and convergence
 -------------------------
@@ -132,11 +147,13 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from .._api import Kernel, Output, Parameter, Status
+from . import _qmc_action as action
 from . import _qmc_chain as worldlines
 from ._qmc_stats import Estimate, binning, jackknife
 from .conventions import (COUPLING, D, LAM, MU_STAR, T_OVER_OMEGA, TC_PREFACTOR, U_OVER_T,
@@ -164,6 +181,12 @@ DELTA_WINDOW = 1.0
 LEASH = 4.0
 #: Below this acceptance of the twist update ⟨Δ²⟩ hardly moves and m* comes from the bridge.
 TWIST_ACCEPTANCE_MIN = 0.01
+#: Holstein λ = g²/(2dtΩ) from which the chain with summed lines is the default: the
+#: small-polaron side of λ ≈ 1. Below it a pair carries few phonons and the line chain gets
+#: a given error 6-12x sooner; above it (tens of phonons) the line chain has not equilibrated
+#: when the summed one has (2-D, U = 8t, t/Ω = 2, λ = 0.7 / 0.9 / 1.1:
+#: bench/bipolaron_qmc_summed.py).
+SUMMED_FROM_LAMBDA = 1.0
 #: Initial kink capacity of a configuration (doubled when full).
 CAPACITY = 4096
 
@@ -219,7 +242,8 @@ class ChainResult:
 def make_params(model: str, d: int, n_electrons: int, beta: float, omega: float,
                 coupling: float, U: float = 0.0, V: float = 0.0,
                 box: tuple[int, ...] | None = None,
-                twist_repair: bool | None = None) -> worldlines.Params:
+                twist_repair: bool | None = None,
+                summed: bool | None = None) -> worldlines.Params:
     """Chain settings; ``box`` switches to the finite open cluster of that shape.
 
     ``twist_repair``: whether the bond-Peierls twist dissolves and re-pairs the lines it
@@ -227,9 +251,18 @@ def make_params(model: str, d: int, n_electrons: int, beta: float, omega: float,
     update). Default: repair in 2-D and 3-D only. In 1-D a pair's lines sit on one or two
     bonds, the old side's heat bath then outweighs the new side's by far, and the measured
     gain does not pay for the 2-10x cost of a proposal (t/Ω = 0.5, λ = 0.8: acceptance
-    0.03 → 0.07 at 2.3x the time per sweep; t/Ω = 2, λ = 1.3: 0 → 0.0001-0.0003)."""
+    0.03 → 0.07 at 2.3x the time per sweep; t/Ω = 2, λ = 1.3: 0 → 0.0001-0.0003).
+
+    ``summed`` (Holstein only): sample worldlines with the phonon lines summed into an
+    action (:mod:`._qmc_action`) instead of the lines themselves. Default: from
+    λ = g²/(2dtΩ) ≥ ``SUMMED_FROM_LAMBDA``."""
     if twist_repair is None:
         twist_repair = d >= 2
+    if summed is None:
+        # both Holstein chains are exact; the choice is speed (module docstring)
+        summed = model == "holstein" and coupling**2 / (2 * d * omega) >= SUMMED_FROM_LAMBDA
+    if summed and model != "holstein":
+        raise ValueError("summed: only the Holstein model's lines can be summed into an action")
     size = np.ones(3, np.int64)
     if box is not None:
         size[: len(box)] = box
@@ -238,6 +271,7 @@ def make_params(model: str, d: int, n_electrons: int, beta: float, omega: float,
         omega=float(omega), coupling2=float(coupling) ** 2, U=float(U), V=float(V),
         finite=int(box is not None), box=size, pair_window=float(min(beta, PAIR_WINDOW)),
         delta_window=float(min(0.5 * beta, DELTA_WINDOW)), twist_repair=int(twist_repair),
+        summed=int(summed),
     )
 
 
@@ -292,6 +326,47 @@ class _Walker:
                 self._enlarge()
 
 
+class _ActionWalker:
+    """The same for the Holstein chain with summed lines (:mod:`._qmc_action`)."""
+
+    def __init__(self, p: worldlines.Params, start: np.ndarray, check: bool = False):
+        self.p = p
+        self.cfg = action.new_config(CAPACITY, p.d, p.n_electrons, start)
+        # no twist repair here; kept so that ChainResult looks the same for both chains
+        self.scratch = SimpleNamespace(twist_sums=np.zeros(len(worldlines.TWIST_SUMS)))
+        self.check = check
+        if not action.initialise(p, self.cfg):
+            raise ValueError("the initial configuration has weight zero")
+
+    def release(self, p: worldlines.Params) -> None:
+        self.p = p
+        if not action.initialise(p, self.cfg):
+            raise ValueError("the configuration has weight zero under the new settings")
+
+    def _enlarge(self) -> None:
+        old = self.cfg
+        cap = old.tk.shape[1]
+        big = action.new_config(2 * cap, self.p.d, 0, np.zeros((0, self.p.d), np.int64))
+        big.tk[:, :cap] = old.tk
+        big.code[:, :cap] = old.code
+        for name in ("count", "start", "delta", "lw"):
+            getattr(big, name)[:] = getattr(old, name)
+        self.cfg = big
+        action.initialise(self.p, big)
+
+    def sweeps(self, n: int, moves: int, out: np.ndarray, stats: np.ndarray) -> None:
+        done = 0
+        while done < n:
+            got = action.run_sweeps(self.p, self.cfg, n - done, moves, out[done:], stats,
+                                    self.check)
+            if got < 0:
+                raise AssertionError(f"running ln W disagrees with a full walk after sweep "
+                                     f"{done - got - 1}")
+            done += got
+            if done < n:
+                self._enlarge()
+
+
 def run_chain(p: worldlines.Params, seed: int, max_sweeps: int,
               converged: Callable[[ChainResult], bool] | None = None,
               deadline: float | None = None, warmup: int = WARMUP_SWEEPS,
@@ -316,7 +391,8 @@ def run_chain(p: worldlines.Params, seed: int, max_sweeps: int,
     # in 2-D take very long to meet again. The first half of the warm-up therefore adds an
     # attractive tail −LEASH/|r| (no effect on any measurement, which all follow the second
     # half); an unbound pair drifts apart again once it is released.
-    walker = _Walker(p._replace(V=p.V - LEASH) if pair else p, start, check)
+    walker_type = _ActionWalker if p.summed else _Walker
+    walker = walker_type(p._replace(V=p.V - LEASH) if pair else p, start, check)
     n_meas = len(worldlines.MEASURED)
     stats = np.zeros((len(worldlines.UPDATES), 2), np.int64)
     moves = max(20, int(2 * p.d * p.beta * p.n_electrons))
@@ -507,7 +583,10 @@ def solve_point(model: str = "bond_peierls", lam: float = 0.5, coupling: str = "
         out["mass_bp"], out["mass_bp_err"] = mass.mean, mass.err
         out["mass_bp_bridge"], out["mass_bp_bridge_err"] = bridge.mean, bridge.err
         if source == "bridge":
-            messages.append(f"twist frozen (acceptance {out['acceptance_delta']:.2g}): m* from "
+            # the summed Holstein chain has no lines to freeze: a rare twist there means a
+            # pair so heavy that Δ ≠ 0 is rare at this β, not a stuck chain
+            why = "rare: a heavy pair" if main.params.summed else "frozen"
+            messages.append(f"twist {why} (acceptance {out['acceptance_delta']:.2g}): m* from "
                             f"the bridge, E_BP of the Δ = 0 sector (≈ +d/(2β) high)")
         elif moved(twist, bridge):
             status = Status.NOT_CONVERGED
@@ -650,7 +729,7 @@ PARAMETERS = (
 KERNELS = (
     Kernel(
         name="bipolaron_qmc",
-        version="0.3.0",
+        version="0.4.0",
         summary="bond-Peierls vs Holstein bipolarons by path-integral QMC: E, m*, R², T_c "
                 "with error bars",
         reference="Sous, bipolaron perspective, Eqs. 2, 6, 8, Sec. 5.2 "

@@ -29,10 +29,13 @@ def within(estimate, exact, sigmas=3.0, rel=0.0):
     return abs(estimate.mean - exact) <= sigmas * estimate.err + rel * abs(exact)
 
 
-def finite_cluster(model, box, n_electrons, beta, omega, coupling, U, sweeps, seed=1):
+def finite_cluster(model, box, n_electrons, beta, omega, coupling, U, sweeps, seed=1,
+                   summed=None):
     """(⟨H⟩, double occupancy, ⟨N_ph⟩) estimates on an open cluster, with the free phonons'
-    thermal energy and number added back (the chain measures phonons from their vacuum)."""
-    p = make_params(model, len(box), n_electrons, beta, omega, coupling, U, box=box)
+    thermal energy and number added back (the chain measures phonons from their vacuum).
+    ``summed``: Holstein's chain (default: lines summed into an action)."""
+    p = make_params(model, len(box), n_electrons, beta, omega, coupling, U, box=box,
+                    summed=summed)
     res = run_chain(p, seed, sweeps)
     sites, bonds = cluster(box)
     modes = len(bonds) if model == "bond_peierls" else len(sites)
@@ -107,7 +110,10 @@ CLUSTER_CASES_SLOW = [
     ("bond_peierls", (2, 2), 2, 1.0, 3.0, 1.0, 0.0),
     ("bond_peierls", (2, 2), 2, 2.0, 3.0, 1.0, 8.0),
     ("bond_peierls", (2, 2), 2, 5.0, 3.0, 1.0, 8.0),
-    ("holstein", (2, 2), 2, 2.0, 3.0, 1.5, 0.0),
+    # g = 1.2, not 1.5, at U = 0: there the 5-phonon cap of the plaquette's ED misses
+    # ⟨N_ph⟩ by 0.004 at g = 1.5 (caps 5/6/7: 0.5286/0.5319/0.5325), more than the summed
+    # chain's error bar; at g = 1.2 by 0.0003 (caps 5/6: 0.3051/0.3053)
+    ("holstein", (2, 2), 2, 2.0, 3.0, 1.2, 0.0),
     ("holstein", (2, 2), 2, 5.0, 3.0, 1.5, 8.0),
     ("bond_peierls", (4,), 2, 2.0, 3.0, 1.0, 8.0),
 ]
@@ -120,9 +126,9 @@ def _phonon_cap(model, box):
     return {1: 40, 2: 24, 3: 7}.get(modes, 5)
 
 
-def _check_cluster(model, box, ne, beta, omega, c, U, sweeps):
+def _check_cluster(model, box, ne, beta, omega, c, U, sweeps, summed=None):
     exact = thermal(model, box, ne, beta, omega, c, U=U, nmax=_phonon_cap(model, box))
-    estimates = finite_cluster(model, box, ne, beta, omega, c, U, sweeps)
+    estimates = finite_cluster(model, box, ne, beta, omega, c, U, sweeps, summed=summed)
     for name, est, ex in zip(("⟨H⟩", "double occupancy", "⟨N_ph⟩"), estimates, exact):
         if name == "double occupancy" and ne == 1:
             continue
@@ -420,7 +426,10 @@ def test_engine_sweep_with_chains_matches_direct_calls_and_merges(tmp_path, clie
         np.testing.assert_array_equal(ds[name].sel(lam=1.0, chain=2).values, direct[name])
     merged = merge_chains(ds)
     assert merged.e_bp.dims == ("lam",)
-    assert (merged.e_bp_err >= ds.e_bp_err.max("chain") / math.sqrt(3) - 1e-15).all()
+    # never below the chains' own errors propagated, √Σσ²/n over the chains with a number
+    ok = np.isfinite(ds.e_bp) & np.isfinite(ds.e_bp_err)
+    propagated = np.sqrt((ds.e_bp_err.where(ok, 0.0) ** 2).sum("chain")) / ok.sum("chain")
+    assert (merged.e_bp_err >= propagated - 1e-15).all()
     assert int(merged.chains_ok.sel(lam=1.0)) == int((ds.status.sel(lam=1.0) == 0).sum())
 
 
