@@ -109,8 +109,9 @@ exactly, with nothing to break, so a strongly bound Holstein pair tunnels at its
 rate instead of freezing, and its phonon cloud is complete from the first sweep. Both
 chains are exact (the tests compare them with each other and with exact diagonalisation);
 the choice is speed. Where phonons are few the line chain does an update several times
-faster, so the summed chain is the default from λ = g²/(2dtΩ) ≥ ``SUMMED_FROM_LAMBDA``
-(small polarons); ``make_params(..., summed=...)`` forces either.
+faster, so the summed chain is the default on the small-polaron side only: λ = g²/(2dtΩ) ≥ 1,
+or, for a pair, (4g²/Ω − U)/(4dt) ≥ 1 (the on-site pair's Lang-Firsov binding against its
+band energy); ``make_params(..., summed=...)`` forces either.
 
 Errors, β and convergence
 -------------------------
@@ -181,11 +182,12 @@ DELTA_WINDOW = 1.0
 LEASH = 4.0
 #: Below this acceptance of the twist update ⟨Δ²⟩ hardly moves and m* comes from the bridge.
 TWIST_ACCEPTANCE_MIN = 0.01
-#: Holstein λ = g²/(2dtΩ) from which the chain with summed lines is the default: the
-#: small-polaron side of λ ≈ 1. Below it a pair carries few phonons and the line chain gets
-#: a given error 6-12x sooner; above it (tens of phonons) the line chain has not equilibrated
-#: when the summed one has (2-D, U = 8t, t/Ω = 2, λ = 0.7 / 0.9 / 1.1:
-#: bench/bipolaron_qmc_summed.py).
+#: Holstein λ = g²/(2dtΩ) (or its on-site pair analogue, :func:`_small_polarons`) from which
+#: the chain with summed lines is the default: the small-polaron side of λ ≈ 1. Below it a
+#: pair carries few phonons and the line chain gets a given error 6-12x sooner; above it
+#: (tens of phonons) the line chain has not equilibrated when the summed one has, or is
+#: tens of times less efficient (bench/bipolaron_qmc_summed.py: 2-D, U = 8t, t/Ω = 2,
+#: λ = 0.7 / 0.9 / 1.1 / 1.5, and U = 0, t/Ω = 1, λ = 0.8).
 SUMMED_FROM_LAMBDA = 1.0
 #: Initial kink capacity of a configuration (doubled when full).
 CAPACITY = 4096
@@ -254,13 +256,13 @@ def make_params(model: str, d: int, n_electrons: int, beta: float, omega: float,
     0.03 → 0.07 at 2.3x the time per sweep; t/Ω = 2, λ = 1.3: 0 → 0.0001-0.0003).
 
     ``summed`` (Holstein only): sample worldlines with the phonon lines summed into an
-    action (:mod:`._qmc_action`) instead of the lines themselves. Default: from
-    λ = g²/(2dtΩ) ≥ ``SUMMED_FROM_LAMBDA``."""
+    action (:mod:`._qmc_action`) instead of the lines themselves. Default: on the
+    small-polaron side (:func:`_small_polarons`)."""
     if twist_repair is None:
         twist_repair = d >= 2
     if summed is None:
         # both Holstein chains are exact; the choice is speed (module docstring)
-        summed = model == "holstein" and coupling**2 / (2 * d * omega) >= SUMMED_FROM_LAMBDA
+        summed = model == "holstein" and _small_polarons(d, n_electrons, omega, coupling, U)
     if summed and model != "holstein":
         raise ValueError("summed: only the Holstein model's lines can be summed into an action")
     size = np.ones(3, np.int64)
@@ -273,6 +275,17 @@ def make_params(model: str, d: int, n_electrons: int, beta: float, omega: float,
         delta_window=float(min(0.5 * beta, DELTA_WINDOW)), twist_repair=int(twist_repair),
         summed=int(summed),
     )
+
+
+def _small_polarons(d: int, n_electrons: int, omega: float, g: float, U: float) -> bool:
+    """Whether a Holstein point is on the small-polaron side, where the phonon clouds hold
+    tens of phonons: λ = g²/(2dtΩ) ≥ ``SUMMED_FROM_LAMBDA``, or, for a pair, the same test
+    for the on-site pair, whose Lang-Firsov binding 4g²/Ω − U (against its two electrons'
+    band energy 4dt) plays λ's role."""
+    e_polaron = g * g / omega
+    lam = e_polaron / (2 * d)
+    pair_lam = (4 * e_polaron - U) / (4 * d) if n_electrons == 2 else 0.0
+    return max(lam, pair_lam) >= SUMMED_FROM_LAMBDA
 
 
 class _Walker:
