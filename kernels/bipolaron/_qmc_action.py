@@ -54,8 +54,9 @@ all ordered pairs of segments. Check: a static electron has (g²/2) I₀ = βg²
 
 Updates (each one satisfies detailed balance on its own)
 -------------------------------------------------------
-* excursion: insert or remove two opposite hops of one electron within one of its segments
-  (window ``pair_window``); the reverse picks a kink and its successor;
+* excursion: displace a stretch of one electron's path, shorter than ``pair_window``, by
+  one bond (a hop and its opposite around it; the stretch may contain other kinks); the
+  reverse picks a kink, then one of the opposite hops less than ``pair_window`` after it;
 * shift: move a kink uniformly between its neighbours (not across τ = 0);
 * twist: insert one hop in the same direction on each electron (the second within
   ``delta_window`` of the first), or remove such a pair; this changes Δ by the hop.
@@ -508,8 +509,9 @@ def _excursion(p, c, pa, pb, r_old, r_new, buf):
         if j <= i:
             i += 1
         m = _opposite_after(p, c, e, i, buf)
-        ratio = math.exp(dlw) * beta * 2 * p.d * w / ((n + 2) * m)
-        if not _accept(ratio):
+        # m counts the new hop itself unless rounding put it at a forward distance 0 or ≥ w
+        # from t1; the reverse could not pick it then, so the move is not made
+        if m == 0 or not _accept(math.exp(dlw) * beta * 2 * p.d * w / ((n + 2) * m)):
             _delete(c, e, max(i, j))
             _delete(c, e, min(i, j))
             return False
@@ -613,16 +615,20 @@ def _twist(p, c, buf):
         ia = _insert(c, 0, ta, code)
         ib = -1
         if two:
-            tb = ta + (2.0 * np.random.random() - 1.0) * w
-            tb = tb % beta
+            tb = (ta + (2.0 * np.random.random() - 1.0) * w) % beta
+            if tb >= beta:  # x % β is β itself for x a rounding error below 0
+                tb -= beta
             ib = _insert(c, 1, tb, code)
         res = walk(p, c)
         if res[0]:
             q = beta * 2 * p.d / c.count[0]
+            accept = True
             if two:
+                # m ≥ 1 unless rounding put the new hop just outside the window
                 m = _partners(p, c, ta, code, buf)
-                q *= 2.0 * w / m
-            if _accept(math.exp(res[1] - c.lw[0]) * q):
+                accept = m > 0
+                q *= 2.0 * w / max(m, 1)
+            if accept and _accept(math.exp(res[1] - c.lw[0]) * q):
                 c.lw[0] = res[1]
                 for a in range(3):
                     c.delta[a] = res[2][a]

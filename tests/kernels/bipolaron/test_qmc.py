@@ -33,7 +33,8 @@ def finite_cluster(model, box, n_electrons, beta, omega, coupling, U, sweeps, se
                    summed=None):
     """(⟨H⟩, double occupancy, ⟨N_ph⟩) estimates on an open cluster, with the free phonons'
     thermal energy and number added back (the chain measures phonons from their vacuum).
-    ``summed``: Holstein's chain (default: lines summed into an action)."""
+    ``summed``: Holstein's chain (default: ``make_params``'s rule, lines summed into an
+    action on the small-polaron side)."""
     p = make_params(model, len(box), n_electrons, beta, omega, coupling, U, box=box,
                     summed=summed)
     res = run_chain(p, seed, sweeps)
@@ -111,8 +112,9 @@ CLUSTER_CASES_SLOW = [
     ("bond_peierls", (2, 2), 2, 2.0, 3.0, 1.0, 8.0),
     ("bond_peierls", (2, 2), 2, 5.0, 3.0, 1.0, 8.0),
     # g = 1.2, not 1.5, at U = 0: there the 5-phonon cap of the plaquette's ED misses
-    # ⟨N_ph⟩ by 0.004 at g = 1.5 (caps 5/6/7: 0.5286/0.5319/0.5325), more than the summed
-    # chain's error bar; at g = 1.2 by 0.0003 (caps 5/6: 0.3051/0.3053)
+    # ⟨N_ph⟩ by 0.004 at g = 1.5 (caps 5/6/7: 0.5286/0.5319/0.5325), more than a chain's
+    # error bar at 60 000 sweeps (the summed chain's here); at g = 1.2 by 0.0003 (caps 5/6:
+    # 0.3051/0.3053)
     ("holstein", (2, 2), 2, 2.0, 3.0, 1.2, 0.0),
     ("holstein", (2, 2), 2, 5.0, 3.0, 1.5, 8.0),
     ("bond_peierls", (4,), 2, 2.0, 3.0, 1.0, 8.0),

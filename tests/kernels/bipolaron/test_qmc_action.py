@@ -77,6 +77,20 @@ def test_static_electrons_have_the_lang_firsov_energy_and_phonon_number(n_electr
     assert log_w == pytest.approx(beta * (n_electrons * g) ** 2 / omega, rel=1e-12)
 
 
+@pytest.mark.parametrize("geometry", ["chain", "square", "cube", "plaquette", "polaron"])
+def test_local_updates_keep_the_weight_of_a_full_recomputation(geometry):
+    """The stretch and shift updates change ln W by the moved pieces' interactions alone;
+    after every sweep the running ln W must equal ``walk``'s (``check=True`` raises)."""
+    d, ne, box, U, V = {"chain": (1, 2, None, 8.0, 1.0), "square": (2, 2, None, 4.0, 0.5),
+                        "cube": (3, 2, None, 2.0, 0.0), "plaquette": (2, 2, (2, 2), 8.0, 0.5),
+                        "polaron": (2, 1, None, 0.0, 0.0)}[geometry]
+    p = make_params("holstein", d, ne, 5.0, 1.0, 1.5, U=U, V=V, box=box, summed=True)
+    res = run_chain(p, 23, 300, warmup=200, check=True)
+    assert res.sweeps == 300 and res.acceptance[[0, 2]].min() > 0.05
+    if box is None:
+        assert res.acceptance[3] > 0.0
+
+
 @pytest.mark.parametrize("d, lam", [(1, 0.8), (2, 0.6)])
 def test_grouped_walk_equals_all_pairs_of_segments(d, lam):
     """``walk`` pairs only segments on one oscillator orbit; a brute force over all pairs of
