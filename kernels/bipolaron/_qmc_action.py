@@ -74,7 +74,7 @@ from numba import njit
 
 from ._qmc_chain import (BRIDGE_SLICES, M_BRIDGE_HALF, M_BRIDGE_QUARTER, M_DELTA2, M_DOCC,
                          M_DX, M_ENERGY, M_KINKS, M_LINES, M_NPH, M_R2, MEASURED, _accept,
-                         _fwd, _potential)
+                         _fwd, _potential, bridge_of_slices)
 
 __all__ = ["ActionConfig", "new_config", "walk", "initialise", "run_sweeps", "MEASURED"]
 
@@ -688,20 +688,7 @@ def bridge(p, c, delta, slices):
                 i += 1
             for a in range(3):
                 com[j, a] += cur[a] / ne
-    out = np.zeros(2)
-    for which in range(2):
-        lag_div = 2 if which == 0 else 4
-        lag = slices // lag_div
-        q = 0.0
-        for j in range(slices):
-            jj = j + lag
-            wrap = 1.0 if jj >= slices else 0.0
-            jj = jj % slices
-            for a in range(3):
-                dev = com[jj, a] + wrap * delta[a] - com[j, a] - delta[a] / lag_div
-                q += dev * dev
-        out[which] = q / slices
-    return out[0], out[1]
+    return bridge_of_slices(com, delta)
 
 
 @njit(cache=True)
@@ -719,8 +706,9 @@ def initialise(p, c):
 def run_sweeps(p, c, n_sweeps, moves_per_sweep, out, stats, check):
     """``n_sweeps`` sweeps of ``moves_per_sweep`` updates, measured into ``out`` (columns
     of ``MEASURED``); ``stats`` as in :func:`._qmc_chain.run_sweeps` (the "line" row stays
-    empty: there are no lines). Returns the sweeps done (fewer when the kink arrays are
-    nearly full), or −1 − sweep when ``check`` finds the running ln W off a full walk."""
+    empty: there are no lines). Returns the sweeps done (fewer when the kink arrays might
+    fill up during the next sweep), or −1 − sweep when ``check`` finds the running ln W off
+    a full walk."""
     has_delta = p.finite == 0
     beta = p.beta
     cap = c.tk.shape[1]
@@ -730,9 +718,11 @@ def run_sweeps(p, c, n_sweeps, moves_per_sweep, out, stats, check):
     r_new = np.zeros((cap + 4, 3), np.int64)
     buf = np.zeros(cap, np.int64)
     for s in range(n_sweeps):
+        # a sweep adds at most two kinks per update; stopping before it (never inside it)
+        # keeps every sweep at its fixed length, so the series does not depend on capacity
+        if max(c.count[0], c.count[1]) + 2 * moves_per_sweep + 4 > cap:
+            return s
         for _ in range(moves_per_sweep):
-            if max(c.count[0], c.count[1]) > cap - 4:
-                return s
             x = np.random.random()
             if x < 0.5:
                 ok = _excursion(p, c, pa, pb, r_old, r_new, buf)

@@ -1444,6 +1444,13 @@ def bridge(p, c, delta, slices):
                 i += 1
             for a in range(3):
                 com[j, a] += cur[a] / ne
+    return bridge_of_slices(com, delta)
+
+
+@njit(cache=True)
+def bridge_of_slices(com, delta):
+    """(Q(β/2), Q(β/4)) from the centre of mass at equally spaced times ``com[j]``."""
+    slices = com.shape[0]
     q_half = 0.0
     q_quarter = 0.0
     for lag_div in (2, 4):

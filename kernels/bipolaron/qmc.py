@@ -305,7 +305,9 @@ class _Walker:
         if not worldlines.initialise(p, self.cfg, self.scratch):
             raise ValueError("the configuration has weight zero under the new settings")
 
-    def _enlarge(self) -> None:
+    def _enlarge(self, moves: int = 0) -> None:
+        # the line chain stops inside a sweep when it runs short of slots and doubles them;
+        # ``moves`` matters only to the summed chain, which stops before a sweep
         old = self.cfg
         cap = len(old.tk)
         big = worldlines.new_config(2 * cap, self.p.d, 0, np.zeros((0, self.p.d), np.int64))
@@ -325,21 +327,24 @@ class _Walker:
         self.scratch.twist_sums[:] = sums
         worldlines.initialise(self.p, big, self.scratch)
 
+    def _run(self, n: int, moves: int, out: np.ndarray, stats: np.ndarray) -> int:
+        return worldlines.run_sweeps(self.p, self.cfg, self.scratch, n, moves, out, stats,
+                                     self.check)
+
     def sweeps(self, n: int, moves: int, out: np.ndarray, stats: np.ndarray) -> None:
-        """``n`` sweeps measured into ``out``."""
+        """``n`` sweeps measured into ``out`` (enlarging the arrays when they fill up)."""
         done = 0
         while done < n:
-            got = worldlines.run_sweeps(self.p, self.cfg, self.scratch, n - done, moves,
-                                        out[done:], stats, self.check)
+            got = self._run(n - done, moves, out[done:], stats)
             if got < 0:
                 raise AssertionError(f"running ln W disagrees with a full walk after sweep "
                                      f"{done - got - 1}")
             done += got
             if done < n:
-                self._enlarge()
+                self._enlarge(moves)
 
 
-class _ActionWalker:
+class _ActionWalker(_Walker):
     """The same for the Holstein chain with summed lines (:mod:`._qmc_action`)."""
 
     def __init__(self, p: worldlines.Params, start: np.ndarray, check: bool = False):
@@ -356,10 +361,12 @@ class _ActionWalker:
         if not action.initialise(p, self.cfg):
             raise ValueError("the configuration has weight zero under the new settings")
 
-    def _enlarge(self) -> None:
+    def _enlarge(self, moves: int = 0) -> None:
         old = self.cfg
         cap = old.tk.shape[1]
-        big = action.new_config(2 * cap, self.p.d, 0, np.zeros((0, self.p.d), np.int64))
+        # room for a whole sweep beyond the current kinks (run_sweeps stops before a sweep)
+        new_cap = max(2 * cap, int(old.count.max()) + 2 * moves + 8)
+        big = action.new_config(new_cap, self.p.d, 0, np.zeros((0, self.p.d), np.int64))
         big.tk[:, :cap] = old.tk
         big.code[:, :cap] = old.code
         for name in ("count", "start", "delta", "lw"):
@@ -367,17 +374,8 @@ class _ActionWalker:
         self.cfg = big
         action.initialise(self.p, big)
 
-    def sweeps(self, n: int, moves: int, out: np.ndarray, stats: np.ndarray) -> None:
-        done = 0
-        while done < n:
-            got = action.run_sweeps(self.p, self.cfg, n - done, moves, out[done:], stats,
-                                    self.check)
-            if got < 0:
-                raise AssertionError(f"running ln W disagrees with a full walk after sweep "
-                                     f"{done - got - 1}")
-            done += got
-            if done < n:
-                self._enlarge()
+    def _run(self, n: int, moves: int, out: np.ndarray, stats: np.ndarray) -> int:
+        return action.run_sweeps(self.p, self.cfg, n, moves, out, stats, self.check)
 
 
 def run_chain(p: worldlines.Params, seed: int, max_sweeps: int,

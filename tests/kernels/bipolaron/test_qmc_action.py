@@ -181,3 +181,17 @@ def test_summed_chain_is_a_function_of_its_seed():
 def test_only_holstein_lines_can_be_summed():
     with pytest.raises(ValueError, match="summed"):
         make_params("bond_peierls", 2, 2, 4.0, 1.0, 1.0, summed=True)
+
+
+def test_a_full_configuration_grows_and_goes_on(monkeypatch):
+    """From 8 kink slots per electron the walker must enlarge its arrays many times; the
+    chain continues with the same weight (check mode) and the same seed-determined series
+    as one that never filled up."""
+    from pairsweep.kernels.bipolaron import qmc
+
+    p = make_params("holstein", 2, 2, 6.0, 1.0, 2.0, U=2.0, summed=True)
+    roomy = run_chain(p, 9, 200, warmup=100).series
+    monkeypatch.setattr(qmc, "CAPACITY", 8)
+    cramped = run_chain(p, 9, 200, warmup=100, check=True)
+    assert cramped.column("kinks").max() > 8
+    np.testing.assert_array_equal(cramped.series, roomy)
