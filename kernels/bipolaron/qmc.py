@@ -82,8 +82,8 @@ bath); insert/remove a line of two diagonal vertices (Holstein); move a kink bet
 neighbours; insert/remove one bare hop on each worldline in the same direction, which changes
 Δ. The last is the one that makes the chain ergodic in Δ. Shifting the tails breaks every
 phonon line that straddles the cut. The Holstein line chain (and bond-Peierls with
-``twist_repair`` off, as in kernel 0.2) rejects such a twist, so its acceptance falls with the number of phonons in
-the pair. Since 0.3.0 the bond-Peierls twist in 2-D and 3-D (1-D keeps the old one; see
+``twist_repair`` off, as in kernel 0.2) rejects such a twist, so its acceptance falls with
+the number of phonons in the pair. Since 0.3.0 the bond-Peierls twist in 2-D and 3-D (1-D keeps the old one; see
 :func:`make_params`) dissolves each broken line into two bare hops (a bond-Peierls vertex is
 itself a hop, so this is a valid configuration) and re-pairs bare hops that match only after
 the twist by a sequential heat bath; the inverse move replays the heat bath on the old side
