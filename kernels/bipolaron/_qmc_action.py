@@ -74,7 +74,8 @@ from numba import njit
 
 from ._qmc_chain import (BRIDGE_SLICES, M_BRIDGE_HALF, M_BRIDGE_QUARTER, M_DELTA2, M_DOCC,
                          M_DX, M_ENERGY, M_KINKS, M_LINES, M_NPH, M_R2, MEASURED, _accept,
-                         _fwd, _potential, bridge_of_slices)
+                         _fwd, _orbit_key, _potential, add_to_centre, bridge_of_slices,
+                         same_orbit)
 
 __all__ = ["ActionConfig", "new_config", "walk", "initialise", "run_sweeps", "MEASURED"]
 
@@ -128,32 +129,9 @@ def _g_pair(p, z, thermal, want_length):
 
 
 @njit(cache=True)
-def _image(p, ra, rb, delta, zero):
-    """Whether sites ``ra`` and ``rb`` carry the same oscillator, and the image n with
-    ra = rb + nΔ (Δ ≠ 0; for Δ = 0 and in the finite cluster every image: n is unused)."""
-    if zero:
-        for a in range(3):
-            if ra[a] != rb[a]:
-                return False, 0
-        return True, 0
-    n = 0
-    for a in range(3):
-        if delta[a] != 0:
-            diff = ra[a] - rb[a]
-            if diff % delta[a] != 0:
-                return False, 0
-            n = diff // delta[a]
-            break
-    for a in range(3):
-        if ra[a] - rb[a] != n * delta[a]:
-            return False, 0
-    return True, n
-
-
-@njit(cache=True)
 def _interval_pair(p, a1, b1, ra, a2, b2, rb, delta, zero, want_length):
     """(I₀, I₁) of two segments (times [a1, b1) at ``ra``, [a2, b2) at ``rb``)."""
-    same, n = _image(p, ra, rb, delta, zero)
+    same, n = same_orbit(ra, rb, delta, zero)
     if not same:
         return 0.0, 0.0
     s = 0.0 if zero else n * p.beta
@@ -165,27 +143,6 @@ def _interval_pair(p, a1, b1, ra, a2, b2, rb, delta, zero, want_length):
 
 
 # ----------------------------------------------------------------------------- paths
-
-_KEY_OFFSET = 1 << 19  # lattice coordinates stay far inside ±2^19
-
-
-@njit(cache=True)
-def _orbit_key(r, delta, zero):
-    """One integer per oscillator orbit {r + nΔ} (per site when Δ = 0)."""
-    x0 = r[0]
-    x1 = r[1]
-    x2 = r[2]
-    if not zero:
-        for a in range(3):
-            if delta[a] != 0:
-                n = r[a] // delta[a]
-                x0 -= n * delta[0]
-                x1 -= n * delta[1]
-                x2 -= n * delta[2]
-                break
-    span = 2 * _KEY_OFFSET
-    return ((x0 + _KEY_OFFSET) * span + (x1 + _KEY_OFFSET)) * span + (x2 + _KEY_OFFSET)
-
 
 @njit(cache=True)
 def _hop_into(code, r, sign):
@@ -261,7 +218,7 @@ def walk(p, c):
     # only segments on one oscillator orbit interact: sort them by orbit, pair within
     keys = np.empty(nseg, np.int64)
     for k in range(nseg):
-        keys[k] = _orbit_key(c.seg_r[k], delta, zero)
+        keys[k] = _orbit_key(0, c.seg_r[k], delta, zero)  # sites: one "axis"
     order = np.argsort(keys, kind="mergesort")
     i0 = 0.0
     i1 = 0.0
@@ -325,15 +282,8 @@ def _site_at(c, e, t, out):
 
 @njit(cache=True)
 def _first_after(c, e, t):
-    lo = 0
-    hi = c.count[e]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if c.tk[e, mid] > t:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+    """Index of electron e's first kink later than t (its count if none)."""
+    return np.searchsorted(c.tk[e, :c.count[e]], t, side="right")
 
 
 @njit(cache=True)
@@ -673,21 +623,10 @@ def _twist(p, c, buf):
 @njit(cache=True)
 def bridge(p, c, delta, slices):
     """Q(β/2), Q(β/4) of the centre of mass, as :func:`._qmc_chain.bridge`."""
-    ne = p.n_electrons
     com = np.zeros((slices, 3))
-    for e in range(ne):
-        cur = np.zeros(3)
-        for a in range(3):
-            cur[a] = c.start[e, a]
-        i = 0
-        for j in range(slices):
-            tj = j * p.beta / slices
-            while i < c.count[e] and c.tk[e, i] < tj:
-                cd = c.code[e, i]
-                cur[cd >> 1] += 1 - 2 * (cd & 1)
-                i += 1
-            for a in range(3):
-                com[j, a] += cur[a] / ne
+    for e in range(p.n_electrons):
+        n = c.count[e]
+        add_to_centre(com, c.start[e], c.tk[e, :n], c.code[e, :n], p.beta, p.n_electrons)
     return bridge_of_slices(com, delta)
 
 

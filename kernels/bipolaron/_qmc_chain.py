@@ -197,6 +197,33 @@ def _line_object(p, pos, code, k, obj):
 
 
 @njit(cache=True)
+def same_orbit(o_k, o_j, delta, zero_delta):
+    """Whether objects (bonds or sites) ``o_k`` and ``o_j`` carry the same oscillator on the
+    continued path, and the image n with o_k = o_j + nΔ (for Δ = 0 every image: n = 0)."""
+    if zero_delta:
+        for a in range(3):
+            if o_k[a] != o_j[a]:
+                return False, 0
+        return True, 0
+    n = 0
+    found = False
+    for a in range(3):
+        if delta[a] != 0:
+            diff = o_k[a] - o_j[a]
+            if diff % delta[a] != 0:
+                return False, 0
+            n = diff // delta[a]
+            found = True
+            break
+    if not found:
+        return False, 0
+    for a in range(3):
+        if o_k[a] - o_j[a] != n * delta[a]:
+            return False, 0
+    return True, n
+
+
+@njit(cache=True)
 def line_weight(p, tau, obj_k, ax_k, obj_j, ax_j, delta, zero_delta):
     """(propagator, effective length) of a phonon line between two vertices.
 
@@ -209,12 +236,12 @@ def line_weight(p, tau, obj_k, ax_k, obj_j, ax_j, delta, zero_delta):
     """
     if ax_k != ax_j:
         return 0.0, 0.0
+    same, n = same_orbit(obj_k, obj_j, delta, zero_delta)
+    if not same:
+        return 0.0, 0.0
     beta = p.beta
     om = p.omega
     if zero_delta:
-        for a in range(3):
-            if obj_k[a] != obj_j[a]:
-                return 0.0, 0.0
         u = tau % beta
         q = math.exp(-om * beta)
         ea = math.exp(-om * u)
@@ -223,21 +250,6 @@ def line_weight(p, tau, obj_k, ax_k, obj_j, ax_j, delta, zero_delta):
         num = ea * (u / (1.0 - q) + beta * q / (1.0 - q) ** 2) + eb * (
             beta / (1.0 - q) ** 2 - u / (1.0 - q))
         return f, num / f
-    n = 0
-    found = False
-    for a in range(3):
-        if delta[a] != 0:
-            diff = obj_k[a] - obj_j[a]
-            if diff % delta[a] != 0:
-                return 0.0, 0.0
-            n = diff // delta[a]
-            found = True
-            break
-    if not found:
-        return 0.0, 0.0
-    for a in range(3):
-        if obj_k[a] - obj_j[a] != n * delta[a]:
-            return 0.0, 0.0
     x = abs(tau - n * beta)
     return math.exp(-om * x), x
 
@@ -1428,23 +1440,32 @@ def bridge(p, c, delta, slices):
     Q(β/2) − Q(β/4) = d β/(16 M) measures M without any update that changes Δ. Returns the
     pair (Q(β/2), Q(β/4)) in units of a².
     """
-    ne = p.n_electrons
     com = np.zeros((slices, 3))
-    for e in range(ne):
-        cur = np.zeros(3)
-        for a in range(3):
-            cur[a] = c.start[e, a]
-        i = 0
-        for j in range(slices):
-            tj = j * p.beta / slices
-            while i < c.count[e] and c.tk[c.order[e, i]] < tj:
-                cd = c.code[c.order[e, i]]
-                if cd >= 0:
-                    cur[cd >> 1] += 1 - 2 * (cd & 1)
-                i += 1
-            for a in range(3):
-                com[j, a] += cur[a] / ne
+    for e in range(p.n_electrons):
+        slots = c.order[e, :c.count[e]]
+        add_to_centre(com, c.start[e], c.tk[slots], c.code[slots], p.beta, p.n_electrons)
     return bridge_of_slices(com, delta)
+
+
+@njit(cache=True)
+def add_to_centre(com, start, times, codes, beta, n_electrons):
+    """Add one electron's site at the equally spaced times j β/len(com) to the centre of
+    mass ``com`` (its kinks at ``times``, sorted, with hop ``codes``; a code < 0 does not
+    hop)."""
+    slices = com.shape[0]
+    cur = np.zeros(3)
+    for a in range(3):
+        cur[a] = start[a]
+    i = 0
+    for j in range(slices):
+        tj = j * beta / slices
+        while i < len(times) and times[i] < tj:
+            cd = codes[i]
+            if cd >= 0:
+                cur[cd >> 1] += 1 - 2 * (cd & 1)
+            i += 1
+        for a in range(3):
+            com[j, a] += cur[a] / n_electrons
 
 
 @njit(cache=True)
