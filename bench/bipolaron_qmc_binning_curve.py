@@ -20,7 +20,7 @@ import math
 from pairsweep.kernels.bipolaron._qmc_stats import MIN_BLOCKS
 from pairsweep.kernels.bipolaron.qmc import make_params, run_chain
 
-COLUMNS = ("energy", "delta2", "r2", "bridge_half", "bridge_quarter")
+COLUMNS = ("energy", "delta2", "r2", "bridge_half", "bridge_low")
 
 
 def main() -> None:

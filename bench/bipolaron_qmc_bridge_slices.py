@@ -6,7 +6,7 @@ fixed β and a fixed number of sweeps, exactly as ``qmc.run_chain`` does (same w
 sweep length and random stream: the bridge draws no random numbers), and after every sweep
 evaluates the bridge on the same configuration with 16, 64 and 256 origins. The comparison is
 therefore paired: equal work, identical configurations, only the number of origins differs.
-It prints, per setting, the jackknifed bridge mass, the mean of D = Q(β/2) − Q(β/4) with its
+It prints, per setting, the jackknifed bridge mass, the mean of D = Q(β/2) − Q(s) with its
 binning error, τ_int and per-sweep variance, and the microseconds one bridge evaluation costs
 next to the sweep's. Results: bench/results/bipolaron_qmc_bridge_slices.txt.
 
@@ -84,21 +84,24 @@ def main() -> None:
             q[k, i] = wl.bridge(p, cfg, cfg.delta, s)
             if i > 0:  # the first call loads the compiled code
                 bridge_s[k] += time.perf_counter() - t0
-        # the kernel's own column must be the 16-origin bridge of the same configuration
-        if wl.BRIDGE_SLICES == SLICES[0] and (q[0, i, 0] != out[i, wl.M_BRIDGE_HALF]
-                                              or q[0, i, 1] != out[i, wl.M_BRIDGE_QUARTER]):
-            raise AssertionError(f"sweep {i}: 16-origin bridge differs from the kernel's column")
+        # the kernel's own column must be its bridge of the same configuration
+        own = SLICES.index(wl.BRIDGE_SLICES)
+        if q[own, i, 0] != out[i, wl.M_BRIDGE_HALF] or q[own, i, 1] != out[i, wl.M_BRIDGE_LOW]:
+            raise AssertionError(f"sweep {i}: the kernel's bridge differs from its column")
 
     acc = stats[:, 1] / np.maximum(stats[:, 0], 1)
-    factor = p.beta * p.d / 16.0
     print(f"# moves/sweep {moves}, sweep {1e3 * sweep_s / n:.3f} ms "
           f"({moves * n / sweep_s / 1e3:.0f}k updates/s without the extra bridges), "
           f"acc_Δ {acc[wl.UPDATES.index('delta')]:.2g}, kinks {out[:, wl.M_KINKS].mean():.0f}, "
           f"Δ_x² {np.mean(out[:, wl.M_DX] ** 2):.2f}", flush=True)
-    print(f"{'slices':>6} {'m* bridge':>14} {'rel err':>8} {'D=Qh-Qq':>16} {'τ_int(D)':>9} "
+    print(f"{'slices':>6} {'m* bridge':>14} {'rel err':>8} {'D=Qh-Qs':>16} {'τ_int(D)':>9} "
           f"{'var(D)':>7} {'µs/bridge*':>10} {'% of sweep':>10}")
     masses = []
+    # the lag in whole slices of each setting (the kernel's, rounded down where it is finer)
+    lags = [p.bridge_lag * s // wl.BRIDGE_SLICES * p.beta / s for s in SLICES]
+    factors = [p.d * (0.5 * p.beta - lag) ** 2 / p.beta for lag in lags]
     for k, s in enumerate(SLICES):
+        factor = factors[k]
         m = jackknife([q[k, :, 0], q[k, :, 1]],
                       lambda qh, qq: factor / (qh - qq) if qh > qq else math.inf)
         d = binning(q[k, :, 0] - q[k, :, 1])
@@ -112,8 +115,9 @@ def main() -> None:
           "#   bridge runs without it, so the difference between the rows is its real cost")
     # paired difference of the masses (same configurations): is the mean the same?
     for k in range(1, len(SLICES)):
+        fk, f0 = factors[k], factors[0]
         diff = jackknife([q[k, :, 0], q[k, :, 1], q[0, :, 0], q[0, :, 1]],
-                         lambda a, b, c_, d_: factor / (a - b) - factor / (c_ - d_))
+                         lambda a, b, c_, d_: fk / (a - b) - f0 / (c_ - d_))
         print(f"# m*({SLICES[k]}) − m*(16) = {diff.mean:+.3f} ± {diff.err:.3f} (paired); "
               f"error ratio 16/{SLICES[k]} = {masses[0].err / masses[k].err:.2f}", flush=True)
     if args.save:

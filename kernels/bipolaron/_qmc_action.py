@@ -72,7 +72,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ._qmc_chain import (BRIDGE_SLICES, M_BRIDGE_HALF, M_BRIDGE_QUARTER, M_DELTA2, M_DOCC,
+from ._qmc_chain import (BRIDGE_SLICES, M_BRIDGE_HALF, M_BRIDGE_LOW, M_DELTA2, M_DOCC,
                          M_DX, M_ENERGY, M_KINKS, M_LINES, M_NPH, M_R2, MEASURED, _accept,
                          _fwd, _orbit_key, _potential, add_to_centre, bridge_of_slices,
                          same_orbit)
@@ -622,12 +622,12 @@ def _twist(p, c, buf):
 
 @njit(cache=True)
 def bridge(p, c, delta, slices):
-    """Q(β/2), Q(β/4) of the centre of mass, as :func:`._qmc_chain.bridge`."""
+    """Q(β/2), Q(s) of the centre of mass, as :func:`._qmc_chain.bridge`."""
     com = np.zeros((slices, 3))
     for e in range(p.n_electrons):
         n = c.count[e]
         add_to_centre(com, c.start[e], c.tk[e, :n], c.code[e, :n], p.beta, p.n_electrons)
-    return bridge_of_slices(com, delta)
+    return bridge_of_slices(com, delta, p.bridge_lag * slices // BRIDGE_SLICES)
 
 
 @njit(cache=True)
@@ -690,7 +690,7 @@ def run_sweeps(p, c, n_sweeps, moves_per_sweep, out, stats, check):
         out[s, M_LINES] = half_c2 * res[7]
         out[s, M_DX] = delta[0]
         if has_delta:
-            q_half, q_quarter = bridge(p, c, delta, BRIDGE_SLICES)
+            q_half, q_low = bridge(p, c, delta, BRIDGE_SLICES)
             out[s, M_BRIDGE_HALF] = q_half
-            out[s, M_BRIDGE_QUARTER] = q_quarter
+            out[s, M_BRIDGE_LOW] = q_low
     return n_sweeps

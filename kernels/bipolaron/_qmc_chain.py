@@ -45,7 +45,7 @@ MODEL_BOND_PEIERLS, MODEL_HOLSTEIN = 0, 1
 #: configurations carry no lines: they are summed into a retarded action.
 Params = namedtuple("Params", [
     "model", "d", "n_electrons", "beta", "omega", "coupling2", "U", "V", "finite", "box",
-    "pair_window", "delta_window", "twist_repair", "summed",
+    "pair_window", "delta_window", "twist_repair", "summed", "bridge_lag",
 ])
 
 #: Arrays of one configuration (see the module docstring).
@@ -67,12 +67,13 @@ TWIST_SUMS = ("proposals", "broken", "log_z_old", "log_z_new", "log_w0_ratio", "
 
 #: Per-sweep measurements written by :func:`run_sweeps`, one column each.
 MEASURED = ("energy", "delta2", "r2", "double_occupancy", "phonons", "kinks", "lines",
-            "delta_x", "bridge_half", "bridge_quarter")
+            "delta_x", "bridge_half", "bridge_low")
 (M_ENERGY, M_DELTA2, M_R2, M_DOCC, M_NPH, M_KINKS, M_LINES, M_DX, M_BRIDGE_HALF,
- M_BRIDGE_QUARTER) = range(len(MEASURED))
+ M_BRIDGE_LOW) = range(len(MEASURED))
 
-#: Time slices of the bridge measurement (a multiple of 4: lags β/2 and β/4 are whole slices).
-BRIDGE_SLICES = 16
+#: Time slices (origins) of the bridge measurement; its lags are whole numbers of slices:
+#: β/2 and ``Params.bridge_lag`` slices (between β/8 and β/4, see ``qmc.make_params``).
+BRIDGE_SLICES = 64
 
 #: Counters of proposals and acceptances per update, for the kernel's diagnostics.
 UPDATES = ("hop_pair", "line", "shift", "delta")
@@ -1432,19 +1433,19 @@ def _twist_repair(p, c, sc):
 @njit(cache=True)
 def bridge(p, c, delta, slices):
     """Mean squared deviation of the centre of mass from the straight line to its twisted
-    image, at lags β/2 and β/4: Q(s) = ⟨|R(τ + s) − R(τ) − (s/β)Δ|²⟩ averaged over
-    ``slices`` equally spaced τ (R(τ + β) = R(τ) + Δ).
+    image, at lags β/2 and s = ``p.bridge_lag`` β/``slices``: Q(s) = ⟨|R(τ + s) − R(τ) −
+    (s/β)Δ|²⟩ averaged over ``slices`` equally spaced τ (R(τ + β) = R(τ) + Δ).
 
     For a composite that moves as a free particle of mass M at times longer than its internal
     ones, Q(s) = c + d s(β − s)/(β M): a Brownian bridge, whatever Δ is, so that
-    Q(β/2) − Q(β/4) = d β/(16 M) measures M without any update that changes Δ. Returns the
-    pair (Q(β/2), Q(β/4)) in units of a².
+    Q(β/2) − Q(s) = d (β/2 − s)²/(β M) measures M without any update that changes Δ.
+    Returns the pair (Q(β/2), Q(s)) in units of a².
     """
     com = np.zeros((slices, 3))
     for e in range(p.n_electrons):
         slots = c.order[e, :c.count[e]]
         add_to_centre(com, c.start[e], c.tk[slots], c.code[slots], p.beta, p.n_electrons)
-    return bridge_of_slices(com, delta)
+    return bridge_of_slices(com, delta, p.bridge_lag * slices // BRIDGE_SLICES)
 
 
 @njit(cache=True)
@@ -1469,26 +1470,27 @@ def add_to_centre(com, start, times, codes, beta, n_electrons):
 
 
 @njit(cache=True)
-def bridge_of_slices(com, delta):
-    """(Q(β/2), Q(β/4)) from the centre of mass at equally spaced times ``com[j]``."""
+def bridge_of_slices(com, delta, low_lag):
+    """(Q(β/2), Q(s)) from the centre of mass at equally spaced times ``com[j]``, with
+    s = ``low_lag`` slices."""
     slices = com.shape[0]
     q_half = 0.0
-    q_quarter = 0.0
-    for lag_div in (2, 4):
-        lag = slices // lag_div
+    q_low = 0.0
+    for which in range(2):
+        lag = slices // 2 if which == 0 else low_lag
         q = 0.0
         for j in range(slices):
             jj = j + lag
             wrap = 1.0 if jj >= slices else 0.0
             jj = jj % slices
             for a in range(3):
-                dev = com[jj, a] + wrap * delta[a] - com[j, a] - delta[a] / lag_div
+                dev = com[jj, a] + wrap * delta[a] - com[j, a] - delta[a] * lag / slices
                 q += dev * dev
-        if lag_div == 2:
+        if which == 0:
             q_half = q / slices
         else:
-            q_quarter = q / slices
-    return q_half, q_quarter
+            q_low = q / slices
+    return q_half, q_low
 
 
 @njit(cache=True)
@@ -1565,7 +1567,7 @@ def run_sweeps(p, c, sc, n_sweeps, moves_per_sweep, out, stats, check):
         out[s, M_LINES] = nl
         out[s, M_DX] = delta[0]
         if has_delta:
-            q_half, q_quarter = bridge(p, c, delta, BRIDGE_SLICES)
+            q_half, q_low = bridge(p, c, delta, BRIDGE_SLICES)
             out[s, M_BRIDGE_HALF] = q_half
-            out[s, M_BRIDGE_QUARTER] = q_quarter
+            out[s, M_BRIDGE_LOW] = q_low
     return n_sweeps

@@ -59,12 +59,16 @@ Estimators (⟨·⟩ over the chain; "lines" with their effective image-averaged
   m*_x = β/⟨Δ_x²⟩; reported m*/(2m_e) = β d t/⟨|Δ|²⟩ for the pair, m_P/m_e = 2 β d t/⟨|Δ|²⟩
   for the polaron (exact for free particles at every β: the hops are Poisson).
 * m* from the bridge, independently of how Δ mixes: with R(τ) the centre of mass and
-  R(τ + β) = R(τ) + Δ, Q(s) = ⟨|R(τ + s) − R(τ) − (s/β)Δ|²⟩ (16 slices τ). A composite that
-  moves as a free particle of mass M at times longer than its internal ones (1/Δ_BP, 1/Ω)
-  is a Brownian bridge between its twisted ends whatever Δ is, so Q(s) = c + d s(β − s)/(βM)
-  with c its internal fluctuation, and M = d β/(16[Q(β/2) − Q(β/4)]) (exact for free
-  particles when Δ is summed; for a fixed Δ up to lattice corrections O(|Δ|²/N_hops)). It is
-  noisier than the twist but needs no update that changes Δ. ``mass_bp`` is the twist mass
+  R(τ + β) = R(τ) + Δ, Q(s) = ⟨|R(τ + s) − R(τ) − (s/β)Δ|²⟩ (64 origins τ). A composite
+  that moves as a free particle of mass M at times longer than its internal ones (1/Δ_BP,
+  1/Ω) is a Brownian bridge between its twisted ends whatever Δ is, so
+  Q(s) = c + d s(β − s)/(βM) with c its internal fluctuation, and
+  M = d (β/2 − s)²/(β[Q(β/2) − Q(s)]) (exact for free particles when Δ is summed; for a
+  fixed Δ up to lattice corrections O(|Δ|²/N_hops)). The low lag s is the first slice past
+  max(β/8, 1.25/Ω), at most β/4 (``BRIDGE_SATURATION``; kernels before 0.5.0 used β/4,
+  whose signal is 2-4x smaller: at t/Ω = 2, λ = 1.1 the error is 2.8x larger). The β/2
+  check chain therefore looks at a lag that is at least as long in units of 1/Ω. The bridge
+  needs no update that changes Δ. ``mass_bp`` is the twist mass
   while the twist update's acceptance is at least ``TWIST_ACCEPTANCE_MIN`` (then the two
   must agree within 3σ + 2 %, else NOT_CONVERGED), the bridge mass below it (the message
   says so; E_BP is then that of the Δ = 0 sector, high by about d/(2β) for a free centre
@@ -93,7 +97,10 @@ exact (:func:`._qmc_chain._twist_repair`). A straddling line then costs a factor
 β = 20/t: acceptance 0.03 instead of 0.0008 at a sweep 2–4× as long; at λ ≥ 1.1 still below
 1 % (``docs/models/bipolaron.md``, "Reach and the dome"). Its acceptance is reported as
 ``acceptance_delta``. A sweep is a fixed number of updates, set at the end of the
-warm-up to the mean kink number (a configuration-dependent number would bias the averages).
+warm-up to the mean kink number (a configuration-dependent number would bias the averages);
+the hop pairs' window is fixed there too, to five mean kink spacings of a worldline
+(between 0.25/t and 2/t, ``PAIR_KINKS``), since a displaced stretch that holds a vertex
+breaks that vertex's line.
 A pair's chain starts with no phonons; the first half of its warm-up adds an attractive tail
 −``LEASH``/|r| so that the electrons do not drift apart before the lines that bind them form.
 
@@ -175,6 +182,13 @@ SWEEPS_PER_TAU = 256
 SHARE_POLARON, SHARE_PILOT, SHARE_MAIN, SHARE_HALF = 0.2, 0.05, 0.55, 0.2
 #: Window of the hop-pair update (1/t): long segments cost their potential and are rejected.
 PAIR_WINDOW = 2.0
+#: After the warm-up the line chain's hop-pair window shrinks to this many mean kink
+#: spacings of a worldline, but not below ``PAIR_WINDOW_MIN`` (1/t): at t/Ω = 2, λ = 1.1
+#: (2-D, U = 8t, bond-Peierls; ≈10 kinks per 1/t) a window of 0.5 instead of 2 raises the
+#: hop pairs' acceptance from 0.07 to 0.17 and cuts τ_int of E from 35 to 13 sweeps and of
+#: the kink number from 72 to 30 at the same cost per sweep.
+PAIR_KINKS = 5.0
+PAIR_WINDOW_MIN = 0.25
 #: Window of the twist update's second hop (1/t).
 DELTA_WINDOW = 1.0
 #: Attractive tail (units of t, as V/|r|) that holds a pair together during the first half of
@@ -191,6 +205,10 @@ TWIST_ACCEPTANCE_MIN = 0.01
 SUMMED_FROM_LAMBDA = 1.0
 #: Initial kink capacity of a configuration (doubled when full).
 CAPACITY = 4096
+#: The bridge's low lag is at least this many 1/Ω (and β/8, at most β/4): by then the centre
+#: of mass's internal fluctuation has saturated (bench/bipolaron_qmc_bridge_lags.py: the
+#: bridge mass stops moving from 0.6/Ω on at t/Ω = 1 and 2; 2-D, U = 8t, bond-Peierls).
+BRIDGE_SATURATION = 1.25
 
 
 @dataclass
@@ -221,11 +239,13 @@ class ChainResult:
 
     def bridge_mass(self) -> Estimate:
         """The same mass from the bridge of the centre of mass (:func:`._qmc_chain.bridge`):
-        M = d β/(16 [Q(β/2) − Q(β/4)]), independent of how well the twist update mixes Δ."""
+        M = d (β/2 − s)²/(β [Q(β/2) − Q(s)]), s the bridge's low lag, independent of how
+        well the twist update mixes Δ."""
         p = self.params
-        factor = (2.0 if p.n_electrons == 1 else 1.0) * p.beta * p.d / 16.0
-        return jackknife([self.column("bridge_half"), self.column("bridge_quarter")],
-                         lambda qh, qq: factor / (qh - qq) if qh > qq else math.inf)
+        s = bridge_low_lag(p)
+        factor = (2.0 if p.n_electrons == 1 else 1.0) * p.d * (0.5 * p.beta - s) ** 2 / p.beta
+        return jackknife([self.column("bridge_half"), self.column("bridge_low")],
+                         lambda qh, ql: factor / (qh - ql) if qh > ql else math.inf)
 
     def twist_mixes(self) -> bool:
         """Whether the twist update changed Δ often enough for ⟨Δ²⟩ to be trusted."""
@@ -273,8 +293,35 @@ def make_params(model: str, d: int, n_electrons: int, beta: float, omega: float,
         omega=float(omega), coupling2=float(coupling) ** 2, U=float(U), V=float(V),
         finite=int(box is not None), box=size, pair_window=float(min(beta, PAIR_WINDOW)),
         delta_window=float(min(0.5 * beta, DELTA_WINDOW)), twist_repair=int(twist_repair),
-        summed=int(summed),
+        summed=int(summed), bridge_lag=_bridge_lag_slices(beta, omega),
     )
+
+
+def _pair_window(p: worldlines.Params, kinks: float) -> float:
+    """The line chain's hop-pair window for a chain with ``kinks`` kinks on average:
+    ``PAIR_KINKS`` mean kink spacings of one worldline, between ``PAIR_WINDOW_MIN`` and the
+    window of :func:`make_params`. A displaced stretch that holds a vertex breaks its line
+    (the bond moves), so where kinks are dense a long window only proposes stretches that
+    are rejected."""
+    density = kinks / (p.n_electrons * p.beta)
+    if density <= 0:
+        return p.pair_window
+    return float(min(p.pair_window, max(PAIR_WINDOW_MIN, PAIR_KINKS / density)))
+
+
+def _bridge_lag_slices(beta: float, omega: float) -> int:
+    """The bridge's low lag in slices of β/``BRIDGE_SLICES``: the first whole slice at or
+    after max(β/8, ``BRIDGE_SATURATION``/Ω), at most β/4. The shorter the lag, the larger
+    Q(β/2) − Q(s) = d (β/2 − s)²/(βM) against the noise (at t/Ω = 2, λ = 1.1: 2.8x smaller
+    error at β/8 than at β/4), as long as s is past the internal times."""
+    n = worldlines.BRIDGE_SLICES
+    want = max(beta / 8.0, BRIDGE_SATURATION / omega) * n / beta
+    return int(min(math.ceil(want - 1e-9), n // 4))
+
+
+def bridge_low_lag(p: worldlines.Params) -> float:
+    """The bridge's low lag s (1/t)."""
+    return p.bridge_lag * p.beta / worldlines.BRIDGE_SLICES
 
 
 def _small_polarons(d: int, n_electrons: int, omega: float, g: float, U: float) -> bool:
@@ -411,7 +458,13 @@ def run_chain(p: worldlines.Params, seed: int, max_sweeps: int,
     walker.sweeps(warmup // 2, moves, warm, stats)
     walker.release(p)
     walker.sweeps(warmup - warmup // 2, moves, warm[warmup // 2:], stats)
-    moves = max(20, int(round(warm[warmup // 2:, worldlines.M_KINKS].mean())))
+    kinks = warm[warmup // 2:, worldlines.M_KINKS].mean()
+    moves = max(20, int(round(kinks)))
+    if not p.summed:
+        # fixed from here on, like the sweep length (a window that followed the
+        # configuration would bias the averages)
+        p = p._replace(pair_window=_pair_window(p, kinks))
+        walker.p = p
     stats[:] = 0
     walker.scratch.twist_sums[:] = 0.0
     out = np.zeros((max(FIRST_CHECK, 1024), n_meas))
@@ -681,7 +734,8 @@ OUTPUTS = (
            allow_nan=True),
     Output("mass_bp_err", "2 m_e", "standard error of m*_BP/(2m_e)", allow_nan=True),
     Output("mass_bp_bridge", "2 m_e", "m*_BP/(2m_e) from the centre of mass's bridge "
-           "d β/(16[Q(β/2) − Q(β/4)]) (independent check; NaN if unbound)", allow_nan=True),
+           "d (β/2 − s)²/(β[Q(β/2) − Q(s)]), s ≥ max(β/8, 1.25/Ω) (independent check; NaN "
+           "if unbound)", allow_nan=True),
     Output("mass_bp_bridge_err", "2 m_e", "standard error of the bridge mass", allow_nan=True),
     Output("r2_bp", "a²", "mean squared ↑–↓ separation R²_BP (NaN if unbound)", allow_nan=True),
     Output("r2_bp_err", "a²", "standard error of R²_BP", allow_nan=True),
@@ -740,7 +794,7 @@ PARAMETERS = (
 KERNELS = (
     Kernel(
         name="bipolaron_qmc",
-        version="0.4.0",
+        version="0.5.0",
         summary="bond-Peierls vs Holstein bipolarons by path-integral QMC: E, m*, R², T_c "
                 "with error bars",
         reference="Sous, bipolaron perspective, Eqs. 2, 6, 8, Sec. 5.2 "
