@@ -1,7 +1,7 @@
 """Which low lag s should the bridge mass use? Q(β/2) − Q(s) for s from β/32 to β/4.
 
-The bridge estimator (``_qmc_chain.bridge``) takes M = d (β/2 − s)²/(β[Q(β/2) − Q(s)]) from
-Q(s) = ⟨|R(τ+s) − R(τ) − (s/β)Δ|²⟩ of the centre of mass R. A short lag s gives a larger
+The bridge estimator (``_qmc_chain.bridge``) takes M = d (β/2 − s)²/(β[Q(β/2) − Q(s)])
+from Q(s) = ⟨|R(τ+s) − R(τ) − (s/β)Δ|²⟩ of the centre of mass R. A short lag s gives a larger
 difference (the signal) but is biased low while the pair's internal fluctuation has not
 saturated at s. This runs ONE pair chain of ``bipolaron_qmc`` at a fixed β and a fixed number
 of sweeps, exactly as ``qmc.run_chain`` does (warm-up with leash, sweep length, random
@@ -106,8 +106,9 @@ def main() -> None:
         delta[i] = cfg.delta
     wall = time.perf_counter() - started
     acc = stats[:, 1] / np.maximum(stats[:, 0], 1)
-    print(f"# moves/sweep {moves}, hop-pair window {p.pair_window:.3g}/t, {wall:.0f} s, acc_Δ {acc[wl.UPDATES.index('delta')]:.2g}, "
-          f"kinks {out[:, wl.M_KINKS].mean():.0f}", flush=True)
+    print(f"# moves/sweep {moves}, hop-pair window {p.pair_window:.3g}/t, {wall:.0f} s, "
+          f"acc_Δ {acc[wl.UPDATES.index('delta')]:.2g}, kinks {out[:, wl.M_KINKS].mean():.0f}",
+          flush=True)
 
     q_half = q_of_lag(com, delta, ORIGINS // 2)
     print(f"{'s [1/t]':>8} {'s Ω':>6} {'m* bridge':>14} {'rel err':>8} {'τ_int':>6}")

@@ -66,9 +66,9 @@ Estimators (⟨·⟩ over the chain; "lines" with their effective image-averaged
   M = d (β/2 − s)²/(β[Q(β/2) − Q(s)]) (exact for free particles when Δ is summed; for a
   fixed Δ up to lattice corrections O(|Δ|²/N_hops)). The low lag s is the first slice past
   max(β/8, 1.25/Ω), at most β/4 (``BRIDGE_SATURATION``; kernels before 0.5.0 used β/4,
-  whose signal is 2-4x smaller: at t/Ω = 2, λ = 1.1 the error is 2.8x larger). The β/2
-  check chain therefore looks at a lag that is at least as long in units of 1/Ω. The bridge
-  needs no update that changes Δ. ``mass_bp`` is the twist mass
+  whose signal is 2.25x smaller than β/8's: at t/Ω = 2, λ = 1.1 the error is 2.4x
+  larger). The β/2 check chain therefore looks at a lag that is at least as long in units
+  of 1/Ω. The bridge needs no update that changes Δ. ``mass_bp`` is the twist mass
   while the twist update's acceptance is at least ``TWIST_ACCEPTANCE_MIN`` (then the two
   must agree within 3σ + 2 %, else NOT_CONVERGED), the bridge mass below it (the message
   says so; E_BP is then that of the Δ = 0 sector, high by about d/(2β) for a free centre
@@ -312,7 +312,7 @@ def _pair_window(p: worldlines.Params, kinks: float) -> float:
 def _bridge_lag_slices(beta: float, omega: float) -> int:
     """The bridge's low lag in slices of β/``BRIDGE_SLICES``: the first whole slice at or
     after max(β/8, ``BRIDGE_SATURATION``/Ω), at most β/4. The shorter the lag, the larger
-    Q(β/2) − Q(s) = d (β/2 − s)²/(βM) against the noise (at t/Ω = 2, λ = 1.1: 2.8x smaller
+    Q(β/2) − Q(s) = d (β/2 − s)²/(βM) against the noise (at t/Ω = 2, λ = 1.1: 2.4x smaller
     error at β/8 than at β/4), as long as s is past the internal times."""
     n = worldlines.BRIDGE_SLICES
     want = max(beta / 8.0, BRIDGE_SATURATION / omega) * n / beta

@@ -21,7 +21,8 @@ from scipy.special import ive
 from ed_cluster import cluster, hamiltonian, thermal
 from pairsweep.kernels import Status, get_kernel
 from pairsweep.kernels.bipolaron import _qmc_chain as chain
-from pairsweep.kernels.bipolaron.qmc import make_params, merge_chains, run_chain, solve_point
+from pairsweep.kernels.bipolaron.qmc import (_pair_window, bridge_low_lag, make_params,
+                                            merge_chains, run_chain, solve_point)
 from pairsweep.kernels.bipolaron._qmc_stats import binning, jackknife
 
 
@@ -175,6 +176,27 @@ def test_free_pair_mass_is_two_electron_masses(d):
     # the centre of mass of two Gaussian walkers tied at β is a free walker of mass 2m_e;
     # on the lattice up to the same few per cent by which the twist's exact value misses 1
     assert within(res.bridge_mass(), 1.0, rel=abs(exact - 1.0) + 0.01)
+
+
+def test_bridge_low_lag_is_past_an_eighth_of_beta_and_the_phonon_time():
+    """s = the first of 64 slices at or past max(β/8, 1.25/Ω), at most β/4."""
+    def lag(beta, omega):
+        return bridge_low_lag(make_params("bond_peierls", 2, 2, beta, omega, 1.0, U=8.0))
+    assert lag(20.0, 0.5) == pytest.approx(2.5)   # β/8 = 1.25/Ω
+    assert lag(80.0, 0.5) == pytest.approx(10.0)  # β/8 beyond 1.25/Ω
+    assert lag(8.0, 1.0) == pytest.approx(1.25)   # 1.25/Ω, a whole slice (10 × β/64)
+    assert lag(9.0, 1.0) == pytest.approx(9 * 9.0 / 64)   # the first slice past 1.25
+    assert lag(4.0, 1.0) == pytest.approx(1.0)    # at most β/4
+
+
+def test_hop_pair_window_follows_the_kink_density():
+    p = make_params("bond_peierls", 2, 2, 20.0, 0.5, 1.0, U=8.0)
+    assert _pair_window(p, 400.0) == pytest.approx(0.5)  # 10 kinks per 1/t and worldline
+    assert _pair_window(p, 20.0) == pytest.approx(2.0)   # sparse: the full window
+    assert _pair_window(p, 1e4) == pytest.approx(0.25)   # never below the floor
+    # a chain fixes it after its warm-up: the free 2-D polaron has 4 kinks per 1/t
+    res = run_chain(make_params("bond_peierls", 2, 1, 8.0, 1.0, 0.0), 3, 2000)
+    assert 1.0 < res.params.pair_window < 1.6
 
 
 def _relative_problem(U, d, L=41, K=0.0):
