@@ -57,6 +57,8 @@ def main() -> None:
     ap.add_argument("--beta", type=float, default=20.0, help="β t of the pair chain")
     ap.add_argument("--sweeps", type=int, default=12000, help="measured sweeps (fixed)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--pair-window", type=float, default=0.0,
+                    help="hop-pair window (1/t) instead of the kernel's (0: the kernel's)")
     args = ap.parse_args()
 
     omega, c, _ = coupling_outputs(args.model, args.lam, args.t_over_omega, args.d, "lambda", 0.1)
@@ -79,12 +81,15 @@ def main() -> None:
     half = qmc.WARMUP_SWEEPS // 2
     walker.sweeps(half, moves, warm, stats)
     walker.release(p)
+    first_half = stats.copy()
     walker.sweeps(qmc.WARMUP_SWEEPS - half, moves, warm[half:], stats)
     kinks = warm[half:, wl.M_KINKS].mean()
     moves = max(20, int(round(kinks)))
-    if not p.summed:
-        p = p._replace(pair_window=qmc._pair_window(p, kinks))
-        walker.p = p
+    twist = wl.UPDATES.index("delta")
+    p = qmc.measuring_params(p, kinks, *(stats[twist] - first_half[twist]))
+    if args.pair_window > 0:
+        p = p._replace(pair_window=min(args.pair_window, p.beta))
+    walker.p = p
     stats[:] = 0
 
     n = args.sweeps

@@ -5,7 +5,9 @@ The bridge estimator (``_qmc_chain.bridge``) averages Q(s) = |R(τ+s) − R(τ) 
 fixed β and a fixed number of sweeps, exactly as ``qmc.run_chain`` does (same warm-up, leash,
 sweep length and random stream: the bridge draws no random numbers), and after every sweep
 evaluates the bridge on the same configuration with 16, 64 and 256 origins. The comparison is
-therefore paired: equal work, identical configurations, only the number of origins differs.
+therefore paired: equal work, identical configurations, only the number of origins differs
+(and, where the kernel's low lag is not a whole number of sixteenths of β, the 16-origin
+row's lag, rounded down to one).
 It prints, per setting, the jackknifed bridge mass, the mean of D = Q(β/2) − Q(s) with its
 binning error, τ_int and per-sweep variance, and the microseconds one bridge evaluation costs
 next to the sweep's. Results: bench/results/bipolaron_qmc_bridge_slices.txt.
@@ -65,8 +67,13 @@ def main() -> None:
     half = qmc.WARMUP_SWEEPS // 2
     walker.sweeps(half, moves, warm, stats)
     walker.release(p)
+    first_half = stats.copy()
     walker.sweeps(qmc.WARMUP_SWEEPS - half, moves, warm[half:], stats)
-    moves = max(20, int(round(warm[half:, wl.M_KINKS].mean())))
+    kinks = warm[half:, wl.M_KINKS].mean()
+    moves = max(20, int(round(kinks)))
+    twist = wl.UPDATES.index("delta")
+    p = qmc.measuring_params(p, kinks, *(stats[twist] - first_half[twist]))
+    walker.p = p
     stats[:] = 0
 
     n = args.sweeps

@@ -189,6 +189,13 @@ PAIR_WINDOW = 2.0
 #: the kink number from 72 to 30 at the same cost per sweep.
 PAIR_KINKS = 5.0
 PAIR_WINDOW_MIN = 0.25
+#: ``Params.twist_repair`` of a chain that decides after its warm-up (:func:`make_params`).
+#: The repairing twist costs a heat bath over the bare hops per proposal: at t/Ω = 1,
+#: λ = 0.7 (2-D, U = 8t) a sweep takes 4.5x (β = 40/t) and 9x (β = 80/t) as long as with the
+#: plain twist, for an acceptance of 0.26 against 0.05-0.07. Where its acceptance is at least
+#: ``REPAIR_UNTIL_ACCEPTANCE`` the plain twist changes Δ often enough, at a fraction of the cost.
+REPAIR_AUTO = 2
+REPAIR_UNTIL_ACCEPTANCE = 0.1
 #: Window of the twist update's second hop (1/t).
 DELTA_WINDOW = 1.0
 #: Attractive tail (units of t, as V/|r|) that holds a pair together during the first half of
@@ -270,7 +277,9 @@ def make_params(model: str, d: int, n_electrons: int, beta: float, omega: float,
 
     ``twist_repair``: whether the bond-Peierls twist dissolves and re-pairs the lines it
     breaks (:func:`._qmc_chain._twist_repair`) or rejects such a twist (kernel 0.2's
-    update). Default: repair in 2-D and 3-D only. In 1-D a pair's lines sit on one or two
+    update). Default: repair in 2-D and 3-D only, and there only where it is needed
+    (``REPAIR_AUTO``, decided by :func:`measuring_params`; True or False force either).
+    In 1-D a pair's lines sit on one or two
     bonds, the old side's heat bath then outweighs the new side's by far, and the measured
     gain does not pay for the 2-10x cost of a proposal (t/Ω = 0.5, λ = 0.8: acceptance
     0.03 → 0.07 at 2.3x the time per sweep; t/Ω = 2, λ = 1.3: 0 → 0.0001-0.0003).
@@ -279,7 +288,7 @@ def make_params(model: str, d: int, n_electrons: int, beta: float, omega: float,
     action (:mod:`._qmc_action`) instead of the lines themselves. Default: on the
     small-polaron side (:func:`_small_polarons`)."""
     if twist_repair is None:
-        twist_repair = d >= 2
+        twist_repair = REPAIR_AUTO if d >= 2 else 0
     if summed is None:
         # both Holstein chains are exact; the choice is speed (module docstring)
         summed = model == "holstein" and _small_polarons(d, n_electrons, omega, coupling, U)
@@ -295,6 +304,22 @@ def make_params(model: str, d: int, n_electrons: int, beta: float, omega: float,
         delta_window=float(min(0.5 * beta, DELTA_WINDOW)), twist_repair=int(twist_repair),
         summed=int(summed), bridge_lag=_bridge_lag_slices(beta, omega),
     )
+
+
+def measuring_params(p: worldlines.Params, kinks: float, twists_tried: int,
+                     twists_taken: int) -> worldlines.Params:
+    """The settings a chain measures with, fixed after its warm-up like the sweep length
+    (settings that followed the configuration would bias the averages): the line chain's
+    hop-pair window from the warm-up's mean number of ``kinks`` (:func:`_pair_window`), and,
+    where ``twist_repair`` is ``REPAIR_AUTO``, the repairing twist only if the warm-up's
+    second half accepted it less than ``REPAIR_UNTIL_ACCEPTANCE`` of the time."""
+    if p.summed:
+        return p
+    p = p._replace(pair_window=_pair_window(p, kinks))
+    if p.twist_repair == REPAIR_AUTO:
+        rare = twists_taken < REPAIR_UNTIL_ACCEPTANCE * max(twists_tried, 1)
+        p = p._replace(twist_repair=int(rare))
+    return p
 
 
 def _pair_window(p: worldlines.Params, kinks: float) -> float:
@@ -457,14 +482,13 @@ def run_chain(p: worldlines.Params, seed: int, max_sweeps: int,
     warm = np.zeros((warmup, n_meas))
     walker.sweeps(warmup // 2, moves, warm, stats)
     walker.release(p)
+    first_half = stats.copy()
     walker.sweeps(warmup - warmup // 2, moves, warm[warmup // 2:], stats)
     kinks = warm[warmup // 2:, worldlines.M_KINKS].mean()
     moves = max(20, int(round(kinks)))
-    if not p.summed:
-        # fixed from here on, like the sweep length (a window that followed the
-        # configuration would bias the averages)
-        p = p._replace(pair_window=_pair_window(p, kinks))
-        walker.p = p
+    twist = worldlines.UPDATES.index("delta")
+    p = measuring_params(p, kinks, *(stats[twist] - first_half[twist]))
+    walker.p = p
     stats[:] = 0
     walker.scratch.twist_sums[:] = 0.0
     out = np.zeros((max(FIRST_CHECK, 1024), n_meas))
