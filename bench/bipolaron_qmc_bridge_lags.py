@@ -57,8 +57,6 @@ def main() -> None:
     ap.add_argument("--beta", type=float, default=20.0, help="β t of the pair chain")
     ap.add_argument("--sweeps", type=int, default=12000, help="measured sweeps (fixed)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--pair-window", type=float, default=0.0,
-                    help="hop-pair window (1/t) instead of the kernel's (0: the kernel's)")
     args = ap.parse_args()
 
     omega, c, _ = coupling_outputs(args.model, args.lam, args.t_over_omega, args.d, "lambda", 0.1)
@@ -83,12 +81,9 @@ def main() -> None:
     walker.release(p)
     first_half = stats.copy()
     walker.sweeps(qmc.WARMUP_SWEEPS - half, moves, warm[half:], stats)
-    kinks = warm[half:, wl.M_KINKS].mean()
-    moves = max(20, int(round(kinks)))
+    moves = max(20, int(round(warm[half:, wl.M_KINKS].mean())))
     twist = wl.UPDATES.index("delta")
-    p = qmc.measuring_params(p, kinks, *(stats[twist] - first_half[twist]))
-    if args.pair_window > 0:
-        p = p._replace(pair_window=min(args.pair_window, p.beta))
+    p = qmc.measuring_params(p, *(stats[twist] - first_half[twist]))
     walker.p = p
     stats[:] = 0
 
@@ -111,7 +106,7 @@ def main() -> None:
         delta[i] = cfg.delta
     wall = time.perf_counter() - started
     acc = stats[:, 1] / np.maximum(stats[:, 0], 1)
-    print(f"# moves/sweep {moves}, hop-pair window {p.pair_window:.3g}/t, {wall:.0f} s, "
+    print(f"# moves/sweep {moves}, {wall:.0f} s, "
           f"acc_Δ {acc[wl.UPDATES.index('delta')]:.2g}, kinks {out[:, wl.M_KINKS].mean():.0f}",
           flush=True)
 

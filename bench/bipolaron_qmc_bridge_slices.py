@@ -69,10 +69,9 @@ def main() -> None:
     walker.release(p)
     first_half = stats.copy()
     walker.sweeps(qmc.WARMUP_SWEEPS - half, moves, warm[half:], stats)
-    kinks = warm[half:, wl.M_KINKS].mean()
-    moves = max(20, int(round(kinks)))
+    moves = max(20, int(round(warm[half:, wl.M_KINKS].mean())))
     twist = wl.UPDATES.index("delta")
-    p = qmc.measuring_params(p, kinks, *(stats[twist] - first_half[twist]))
+    p = qmc.measuring_params(p, *(stats[twist] - first_half[twist]))
     walker.p = p
     stats[:] = 0
 

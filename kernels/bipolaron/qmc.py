@@ -64,11 +64,12 @@ Estimators (⟨·⟩ over the chain; "lines" with their effective image-averaged
   1/Ω) is a Brownian bridge between its twisted ends whatever Δ is, so
   Q(s) = c + d s(β − s)/(βM) with c its internal fluctuation, and
   M = d (β/2 − s)²/(β[Q(β/2) − Q(s)]) (exact for free particles when Δ is summed; for a
-  fixed Δ up to lattice corrections O(|Δ|²/N_hops)). The low lag s is the first slice past
-  max(β/8, 1.25/Ω), at most β/4 (``BRIDGE_SATURATION``; kernels before 0.5.0 used β/4,
-  whose signal is 2.25x smaller than β/8's: at t/Ω = 2, λ = 1.1 the error is 2.4x
-  larger). The β/2 check chain therefore looks at a lag that is at least as long in units
-  of 1/Ω. The bridge needs no update that changes Δ. ``mass_bp`` is the twist mass
+  fixed Δ up to lattice corrections O(|Δ|²/N_hops)). The low lag s is the first of 64
+  slices at or after max(β/8, 1.25/Ω), at most β/4 (``BRIDGE_SATURATION``; kernels before
+  0.5.0 used β/4, whose signal is 2.25x smaller than β/8's: at t/Ω = 2, λ = 1.1 the error
+  is 2.4x larger). The β/2 check chain applies the same rule at its own β, so its lag is
+  never below 1.25/Ω unless that exceeds a quarter of its β. The bridge needs no update
+  that changes Δ. ``mass_bp`` is the twist mass
   while the twist update's acceptance is at least ``TWIST_ACCEPTANCE_MIN`` (then the two
   must agree within 3σ + 2 %, else NOT_CONVERGED), the bridge mass below it (the message
   says so; E_BP is then that of the Δ = 0 sector, high by about d/(2β) for a free centre
@@ -97,10 +98,7 @@ exact (:func:`._qmc_chain._twist_repair`). A straddling line then costs a factor
 β = 20/t: acceptance 0.03 instead of 0.0008 at a sweep 2–4× as long; at λ ≥ 1.1 still below
 1 % (``docs/models/bipolaron.md``, "Reach and the dome"). Its acceptance is reported as
 ``acceptance_delta``. A sweep is a fixed number of updates, set at the end of the
-warm-up to the mean kink number (a configuration-dependent number would bias the averages);
-the hop pairs' window is fixed there too, to five mean kink spacings of a worldline
-(between 0.25/t and 2/t, ``PAIR_KINKS``), since a displaced stretch that holds a vertex
-breaks that vertex's line.
+warm-up to the mean kink number (a configuration-dependent number would bias the averages).
 A pair's chain starts with no phonons; the first half of its warm-up adds an attractive tail
 −``LEASH``/|r| so that the electrons do not drift apart before the lines that bind them form.
 
@@ -182,13 +180,6 @@ SWEEPS_PER_TAU = 256
 SHARE_POLARON, SHARE_PILOT, SHARE_MAIN, SHARE_HALF = 0.2, 0.05, 0.55, 0.2
 #: Window of the hop-pair update (1/t): long segments cost their potential and are rejected.
 PAIR_WINDOW = 2.0
-#: After the warm-up the line chain's hop-pair window shrinks to this many mean kink
-#: spacings of a worldline, but not below ``PAIR_WINDOW_MIN`` (1/t): at t/Ω = 2, λ = 1.1
-#: (2-D, U = 8t, bond-Peierls; ≈10 kinks per 1/t) a window of 0.5 instead of 2 raises the
-#: hop pairs' acceptance from 0.07 to 0.17 and cuts τ_int of E from 35 to 13 sweeps and of
-#: the kink number from 72 to 30 at the same cost per sweep.
-PAIR_KINKS = 5.0
-PAIR_WINDOW_MIN = 0.25
 #: ``Params.twist_repair`` of a chain that decides after its warm-up (:func:`make_params`).
 #: The repairing twist costs a heat bath over the bare hops per proposal: at t/Ω = 1,
 #: λ = 0.7 (2-D, U = 8t) a sweep takes 4.5x (β = 40/t) and 9x (β = 80/t) as long as with the
@@ -265,7 +256,9 @@ class ChainResult:
 
     def tau_max(self) -> float:
         names = ["energy", "delta2", "bridge_half"] + (["r2"] if self.params.n_electrons == 2 else [])
-        return max(binning(self.column(n)).tau for n in names)
+        # the bridge mass's own series, whose τ grows as its low lag shortens
+        bridge = self.column("bridge_half") - self.column("bridge_low")
+        return max([binning(self.column(n)).tau for n in names] + [binning(bridge).tau])
 
 
 def make_params(model: str, d: int, n_electrons: int, beta: float, omega: float,
@@ -306,32 +299,18 @@ def make_params(model: str, d: int, n_electrons: int, beta: float, omega: float,
     )
 
 
-def measuring_params(p: worldlines.Params, kinks: float, twists_tried: int,
+def measuring_params(p: worldlines.Params, twists_tried: int,
                      twists_taken: int) -> worldlines.Params:
     """The settings a chain measures with, fixed after its warm-up like the sweep length
-    (settings that followed the configuration would bias the averages): the line chain's
-    hop-pair window from the warm-up's mean number of ``kinks`` (:func:`_pair_window`), and,
-    where ``twist_repair`` is ``REPAIR_AUTO``, the repairing twist only if the warm-up's
-    second half accepted it less than ``REPAIR_UNTIL_ACCEPTANCE`` of the time."""
+    (settings that followed the configuration would bias the averages): where
+    ``twist_repair`` is ``REPAIR_AUTO``, the repairing twist only if the warm-up's second
+    half accepted it less than ``REPAIR_UNTIL_ACCEPTANCE`` of the time."""
     if p.summed:
         return p
-    p = p._replace(pair_window=_pair_window(p, kinks))
     if p.twist_repair == REPAIR_AUTO:
         rare = twists_taken < REPAIR_UNTIL_ACCEPTANCE * max(twists_tried, 1)
         p = p._replace(twist_repair=int(rare))
     return p
-
-
-def _pair_window(p: worldlines.Params, kinks: float) -> float:
-    """The line chain's hop-pair window for a chain with ``kinks`` kinks on average:
-    ``PAIR_KINKS`` mean kink spacings of one worldline, between ``PAIR_WINDOW_MIN`` and the
-    window of :func:`make_params`. A displaced stretch that holds a vertex breaks its line
-    (the bond moves), so where kinks are dense a long window only proposes stretches that
-    are rejected."""
-    density = kinks / (p.n_electrons * p.beta)
-    if density <= 0:
-        return p.pair_window
-    return float(min(p.pair_window, max(PAIR_WINDOW_MIN, PAIR_KINKS / density)))
 
 
 def _bridge_lag_slices(beta: float, omega: float) -> int:
@@ -484,10 +463,9 @@ def run_chain(p: worldlines.Params, seed: int, max_sweeps: int,
     walker.release(p)
     first_half = stats.copy()
     walker.sweeps(warmup - warmup // 2, moves, warm[warmup // 2:], stats)
-    kinks = warm[warmup // 2:, worldlines.M_KINKS].mean()
-    moves = max(20, int(round(kinks)))
+    moves = max(20, int(round(warm[warmup // 2:, worldlines.M_KINKS].mean())))
     twist = worldlines.UPDATES.index("delta")
-    p = measuring_params(p, kinks, *(stats[twist] - first_half[twist]))
+    p = measuring_params(p, *(stats[twist] - first_half[twist]))
     walker.p = p
     stats[:] = 0
     walker.scratch.twist_sums[:] = 0.0

@@ -21,8 +21,9 @@ from scipy.special import ive
 from ed_cluster import cluster, hamiltonian, thermal
 from pairsweep.kernels import Status, get_kernel
 from pairsweep.kernels.bipolaron import _qmc_chain as chain
-from pairsweep.kernels.bipolaron.qmc import (_pair_window, bridge_low_lag, make_params,
-                                            merge_chains, run_chain, solve_point)
+from pairsweep.kernels.bipolaron.qmc import (REPAIR_AUTO, bridge_low_lag, make_params,
+                                            measuring_params, merge_chains, run_chain,
+                                            solve_point)
 from pairsweep.kernels.bipolaron._qmc_stats import binning, jackknife
 
 
@@ -158,7 +159,8 @@ def test_free_polaron_energy_and_mass(d):
     res = run_chain(make_params("bond_peierls", d, 1, 8.0, 1.0, 0.0), 3, 20_000)
     assert within(binning(res.column("energy")), -2.0 * d)
     assert within(res.mass(), 1.0)
-    # the bridge Q(β/2) − Q(β/4) = dβ/(16M) is exact for independent increments
+    # the bridge Q(β/2) − Q(s) = d(β/2 − s)²/(βM) (here s = 1.25/t) is exact for
+    # independent increments
     assert within(res.bridge_mass(), 1.0)
 
 
@@ -189,14 +191,18 @@ def test_bridge_low_lag_is_past_an_eighth_of_beta_and_the_phonon_time():
     assert lag(4.0, 1.0) == pytest.approx(1.0)    # at most β/4
 
 
-def test_hop_pair_window_follows_the_kink_density():
-    p = make_params("bond_peierls", 2, 2, 20.0, 0.5, 1.0, U=8.0)
-    assert _pair_window(p, 400.0) == pytest.approx(0.5)  # 10 kinks per 1/t and worldline
-    assert _pair_window(p, 20.0) == pytest.approx(2.0)   # sparse: the full window
-    assert _pair_window(p, 1e4) == pytest.approx(0.25)   # never below the floor
-    # a chain fixes it after its warm-up: the free 2-D polaron has 4 kinks per 1/t
-    res = run_chain(make_params("bond_peierls", 2, 1, 8.0, 1.0, 0.0), 3, 2000)
-    assert 1.0 < res.params.pair_window < 1.6
+def test_repairing_twist_only_where_the_plain_one_is_rare():
+    """Left at its default, the twist repair is kept after the warm-up only where it was
+    accepted less than 10 % of the time; True and False force either."""
+    p = make_params("bond_peierls", 2, 2, 8.0, 1.0, 0.0, U=-8.0)
+    assert p.twist_repair == REPAIR_AUTO
+    assert measuring_params(p, 1000, 99).twist_repair == 1
+    assert measuring_params(p, 1000, 100).twist_repair == 0
+    forced = p._replace(twist_repair=1)
+    assert measuring_params(forced, 1000, 900).twist_repair == 1
+    assert make_params("bond_peierls", 1, 2, 8.0, 1.0, 0.0).twist_repair == 0
+    # a light pair (U = −8t, no phonons: nothing to repair) measures with the plain twist
+    assert run_chain(p, 7, 2000).params.twist_repair == 0
 
 
 def _relative_problem(U, d, L=41, K=0.0):
