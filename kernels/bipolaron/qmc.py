@@ -184,9 +184,13 @@ PAIR_WINDOW = 2.0
 #: The repairing twist costs a heat bath over the bare hops per proposal: at t/Ω = 1,
 #: λ = 0.7 (2-D, U = 8t) a sweep takes 4.5x (β = 40/t) and 9x (β = 80/t) as long as with the
 #: plain twist, for an acceptance of 0.26 against 0.05-0.07. Where its acceptance is at least
-#: ``REPAIR_UNTIL_ACCEPTANCE`` the plain twist changes Δ often enough, at a fraction of the cost.
+#: ``REPAIR_UNTIL_ACCEPTANCE`` the plain twist changes Δ often enough, at a fraction of the
+#: cost: 2-D, U = 8t, bond-Peierls (docs/models/bipolaron.md, "Reach and the dome"), the
+#: repair paid off at t/Ω = 1, λ = 1.3 (repaired 0.022, plain 0.002) and t/Ω = 2, λ = 0.9
+#: (0.03, 0.0005) and did not at t/Ω = 2, λ = 0.5 (0.094, 0.09) or t/Ω = 1, λ = 1.1
+#: (0.052, 0.007: 5 core-minutes to 3 % plain, 9 repaired).
 REPAIR_AUTO = 2
-REPAIR_UNTIL_ACCEPTANCE = 0.1
+REPAIR_UNTIL_ACCEPTANCE = 0.05
 #: Window of the twist update's second hop (1/t).
 DELTA_WINDOW = 1.0
 #: Attractive tail (units of t, as V/|r|) that holds a pair together during the first half of

@@ -193,11 +193,11 @@ def test_bridge_low_lag_is_past_an_eighth_of_beta_and_the_phonon_time():
 
 def test_repairing_twist_only_where_the_plain_one_is_rare():
     """Left at its default, the twist repair is kept after the warm-up only where it was
-    accepted less than 10 % of the time; True and False force either."""
+    accepted less than 5 % of the time; True and False force either."""
     p = make_params("bond_peierls", 2, 2, 8.0, 1.0, 0.0, U=-8.0)
     assert p.twist_repair == REPAIR_AUTO
-    assert measuring_params(p, 1000, 99).twist_repair == 1
-    assert measuring_params(p, 1000, 100).twist_repair == 0
+    assert measuring_params(p, 1000, 49).twist_repair == 1
+    assert measuring_params(p, 1000, 50).twist_repair == 0
     forced = p._replace(twist_repair=1)
     assert measuring_params(forced, 1000, 900).twist_repair == 1
     assert make_params("bond_peierls", 1, 2, 8.0, 1.0, 0.0).twist_repair == 0
