@@ -188,7 +188,7 @@ PAIR_WINDOW = 2.0
 #: cost: 2-D, U = 8t, bond-Peierls (docs/models/bipolaron.md, "Reach and the dome"), the
 #: repair paid off at t/Ω = 1, λ = 1.3 (repaired 0.022, plain 0.002) and t/Ω = 2, λ = 0.9
 #: (0.03, 0.0005) and did not at t/Ω = 2, λ = 0.5 (0.094, 0.09) or t/Ω = 1, λ = 1.1
-#: (0.052, 0.007: 5 core-minutes to 3 % plain, 9 repaired).
+#: (0.052, 0.007: ≈5-7 core-minutes to 3 % plain, ≈9 repaired).
 REPAIR_AUTO = 2
 REPAIR_UNTIL_ACCEPTANCE = 0.05
 #: Window of the twist update's second hop (1/t).
