@@ -55,25 +55,10 @@ def main() -> None:
           f"t/Ω={args.t_over_omega} λ={args.lam} β={args.beta} seed={args.seed} "
           f"sweeps={args.sweeps}", flush=True)
 
-    # the warm-up of qmc.run_chain, step for step (same random stream for the same seed)
-    wl.seed_stream(args.seed & 0xFFFFFFFF)
-    start = np.zeros((2, p.d), np.int64)
-    start[1, 0] = 1
-    walker = qmc._Walker(p._replace(V=p.V - qmc.LEASH), start)
+    # the kernel's own warm-up (same random stream as qmc.run_chain for the same seed)
+    walker, moves, stats = qmc.warm_up(p, args.seed)
+    p = walker.p
     n_meas = len(wl.MEASURED)
-    stats = np.zeros((len(wl.UPDATES), 2), np.int64)
-    moves = max(20, int(2 * p.d * p.beta * 2))
-    warm = np.zeros((qmc.WARMUP_SWEEPS, n_meas))
-    half = qmc.WARMUP_SWEEPS // 2
-    walker.sweeps(half, moves, warm, stats)
-    walker.release(p)
-    first_half = stats.copy()
-    walker.sweeps(qmc.WARMUP_SWEEPS - half, moves, warm[half:], stats)
-    moves = max(20, int(round(warm[half:, wl.M_KINKS].mean())))
-    twist = wl.UPDATES.index("delta")
-    p = qmc.measuring_params(p, *(stats[twist] - first_half[twist]))
-    walker.p = p
-    stats[:] = 0
 
     n = args.sweeps
     out = np.zeros((n, n_meas))

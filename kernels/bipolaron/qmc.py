@@ -433,17 +433,15 @@ class _ActionWalker(_Walker):
         return action.run_sweeps(self.p, self.cfg, n, moves, out, stats, self.check)
 
 
-def run_chain(p: worldlines.Params, seed: int, max_sweeps: int,
-              converged: Callable[[ChainResult], bool] | None = None,
-              deadline: float | None = None, warmup: int = WARMUP_SWEEPS,
-              check: bool = False) -> ChainResult:
-    """Warm up, then measure until ``converged(result)``, ``max_sweeps`` or ``deadline``.
+def warm_up(p: worldlines.Params, seed: int, warmup: int = WARMUP_SWEEPS,
+            check: bool = False) -> tuple[_Walker, int, np.ndarray]:
+    """Seed the random stream, start a chain where its pair lives and warm it up.
 
-    ``converged`` is asked at fixed sweep counts (2000, then every quarter more), so with no
-    deadline the whole chain is a function of ``seed``. ``check`` compares the local updates'
-    running ln W with a full recomputation after every sweep (for tests).
+    Returns the walker (its ``p`` the settings it measures with, :func:`measuring_params`),
+    the sweep length (the second half's mean kink number) and the zeroed update counters;
+    :func:`run_chain` measures from there, and so do the benchmarks that record more than
+    it does on the kernel's own chain.
     """
-    started = time.perf_counter()
     worldlines.seed_stream(seed & 0xFFFFFFFF)
     start = np.zeros((p.n_electrons, p.d), np.int64)
     # start where the pair lives: a Holstein pair on one site once the phonon-mediated
@@ -459,20 +457,35 @@ def run_chain(p: worldlines.Params, seed: int, max_sweeps: int,
     # half); an unbound pair drifts apart again once it is released.
     walker_type = _ActionWalker if p.summed else _Walker
     walker = walker_type(p._replace(V=p.V - LEASH) if pair else p, start, check)
-    n_meas = len(worldlines.MEASURED)
     stats = np.zeros((len(worldlines.UPDATES), 2), np.int64)
     moves = max(20, int(2 * p.d * p.beta * p.n_electrons))
-    warm = np.zeros((warmup, n_meas))
+    warm = np.zeros((warmup, len(worldlines.MEASURED)))
     walker.sweeps(warmup // 2, moves, warm, stats)
     walker.release(p)
     first_half = stats.copy()
     walker.sweeps(warmup - warmup // 2, moves, warm[warmup // 2:], stats)
     moves = max(20, int(round(warm[warmup // 2:, worldlines.M_KINKS].mean())))
     twist = worldlines.UPDATES.index("delta")
-    p = measuring_params(p, *(stats[twist] - first_half[twist]))
-    walker.p = p
+    walker.p = measuring_params(p, *(stats[twist] - first_half[twist]))
     stats[:] = 0
     walker.scratch.twist_sums[:] = 0.0
+    return walker, moves, stats
+
+
+def run_chain(p: worldlines.Params, seed: int, max_sweeps: int,
+              converged: Callable[[ChainResult], bool] | None = None,
+              deadline: float | None = None, warmup: int = WARMUP_SWEEPS,
+              check: bool = False) -> ChainResult:
+    """Warm up, then measure until ``converged(result)``, ``max_sweeps`` or ``deadline``.
+
+    ``converged`` is asked at fixed sweep counts (2000, then every quarter more), so with no
+    deadline the whole chain is a function of ``seed``. ``check`` compares the local updates'
+    running ln W with a full recomputation after every sweep (for tests).
+    """
+    started = time.perf_counter()
+    walker, moves, stats = warm_up(p, seed, warmup, check)
+    p = walker.p
+    n_meas = len(worldlines.MEASURED)
     out = np.zeros((max(FIRST_CHECK, 1024), n_meas))
     done = 0
     stop = "max_sweeps"
