@@ -627,7 +627,7 @@ def bridge(p, c, delta, slices):
     for e in range(p.n_electrons):
         n = c.count[e]
         add_to_centre(com, c.start[e], c.tk[e, :n], c.code[e, :n], p.beta, p.n_electrons)
-    return bridge_of_slices(com, delta, p.bridge_lag * slices // BRIDGE_SLICES)
+    return bridge_of_slices(com, delta, p.bridge_lag)
 
 
 @njit(cache=True)

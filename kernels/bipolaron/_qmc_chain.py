@@ -1445,7 +1445,7 @@ def bridge(p, c, delta, slices):
     for e in range(p.n_electrons):
         slots = c.order[e, :c.count[e]]
         add_to_centre(com, c.start[e], c.tk[slots], c.code[slots], p.beta, p.n_electrons)
-    return bridge_of_slices(com, delta, p.bridge_lag * slices // BRIDGE_SLICES)
+    return bridge_of_slices(com, delta, p.bridge_lag)
 
 
 @njit(cache=True)
@@ -1470,10 +1470,11 @@ def add_to_centre(com, start, times, codes, beta, n_electrons):
 
 
 @njit(cache=True)
-def bridge_of_slices(com, delta, low_lag):
-    """(Q(β/2), Q(s)) from the centre of mass at equally spaced times ``com[j]``, with
-    s = ``low_lag`` slices."""
+def bridge_of_slices(com, delta, bridge_lag):
+    """(Q(β/2), Q(s)) from the centre of mass at equally spaced times ``com[j]``, with s
+    ``bridge_lag`` slices of β/``BRIDGE_SLICES`` (rounded down to this many slices)."""
     slices = com.shape[0]
+    low_lag = bridge_lag * slices // BRIDGE_SLICES
     q_half = 0.0
     q_low = 0.0
     for which in range(2):
