@@ -59,11 +59,13 @@ Scratch = namedtuple("Scratch", ["buf", "buf2", "weights", "pos", "lline", "stam
 
 #: Sums over the proposals of :func:`_twist_repair` kept in ``Scratch.twist_sums`` (for the
 #: benchmark and tests): proposals past the potential's stage, broken lines, ln Π Z (old
-#: side; its lower bound where the move was rejected early), ln Π Z' (new side),
-#: ln W_0'/W_0, ln of the twist proposal ratio, accepted moves that dissolved at least one
-#: line, accepted moves, accepted moves whose local ln W missed :func:`walk`'s.
+#: side; its lower bound where the move was rejected before the reverse heat bath),
+#: ln Π Z' (new side), ln W_0'/W_0, ln of the twist proposal ratio, accepted moves that
+#: dissolved at least one line, accepted moves, accepted moves whose local ln W missed
+#: :func:`walk`'s, proposals past the surviving lines' stage (the heat baths ran; the sums
+#: of ln Π Z, ln Π Z' and ln q run over these only).
 TWIST_SUMS = ("proposals", "broken", "log_z_old", "log_z_new", "log_w0_ratio", "log_q",
-              "accepted_with_broken", "accepted", "weight_mismatch")
+              "accepted_with_broken", "accepted", "weight_mismatch", "past_lines")
 
 #: Per-sweep measurements written by :func:`run_sweeps`, one column each.
 MEASURED = ("energy", "delta2", "r2", "double_occupancy", "phonons", "kinks", "lines",
@@ -1177,8 +1179,15 @@ def _twist_repair(p, c, sc):
     the proposal ratio 2d β 2w/(N_bare,0' N_match') for an insertion (counted after M) and
     its inverse for a removal. W_0'/W_0 is local: the potential on the stretch between the
     two cuts and the surviving lines' new weights (from the same O(lines) pass that finds
-    B); :func:`walk` re-weighs only an accepted move. Since Z_k ≥ 1 + c² D of k's own line
-    in B, the move is rejected before the old side's heat bath when even that bound fails.
+    B); :func:`walk` re-weighs only an accepted move.
+
+    A is applied in three stages (delayed acceptance): min(1, potential's ratio) ×
+    min(1, surviving lines' ratio) × min(1, the rest). Each of the first two factors is
+    inverted by the inverse move, which is what keeps detailed balance with the product,
+    and a proposal that fails one of them costs no heat bath (since 0.6.0; at 2-D, U = 8t,
+    t/Ω = 2, λ = 1.1 half of the proposals fail the lines' stage, and the heat baths were
+    80 % of a sweep's time). Since Z_k ≥ 1 + c² D of k's own line in B, the move is rejected
+    before the old side's heat bath when even that bound fails.
 
     Measured (bench/bipolaron_qmc_twist_repair.py): at strong coupling the old side's
     Π Z_k is large (the dissolved ends sit on a few bonds and could pair in many ways)
@@ -1291,112 +1300,123 @@ def _twist_repair(p, c, sc):
             broken[n_broken] = k
             n_broken += 1
 
-    # 3. the hops that may pair, with their objects before and after the twist, grouped
-    # by the orbits of their objects on either side (only a group's members can pair)
-    n_hops = 0
-    nb = _bare_of(c, -1, buf)
-    key_old = np.empty(nb, np.int64)  # orbits under Δ (validity) and exact objects
-    key_new = np.empty(nb, np.int64)
-    exact_old = np.empty(nb, np.int64)
-    exact_new = np.empty(nb, np.int64)
-    for i in range(nb):
-        k = buf[i]
-        if k == ka or k == kb:
-            continue
-        buf[n_hops] = k  # compacting in place: n_hops never passes i
-        ax = _line_object(p, c.pb, c.code, k, sc.obj_old[n_hops])
-        s = _after_cut(c, k, ta, tb)
-        for a in range(3):
-            sc.obj_new[n_hops, a] = sc.obj_old[n_hops, a] + s * h[a]
-        key_old[n_hops] = _orbit_key(ax, sc.obj_old[n_hops], c.delta, zero_old)
-        key_new[n_hops] = _orbit_key(ax, sc.obj_new[n_hops], new_delta, zero_new)
-        exact_old[n_hops] = _orbit_key(ax, sc.obj_old[n_hops], c.delta, True)
-        exact_new[n_hops] = _orbit_key(ax, sc.obj_new[n_hops], c.delta, True)
-        n_hops += 1
-    cand = np.empty(n_hops, np.int64)
-    by_key = np.argsort(exact_new[:n_hops])
-    sorted_keys = exact_new[by_key]
-    # forward: sample M on the new side, setting the partners (all of H was bare)
-    log_z_new = 0.0
-    log_m = 0.0
-    for i in range(n_hops):
-        sc.avail[i] = 1
-    for i in range(n_hops):
-        if sc.avail[i] == 0:
-            continue
-        sc.avail[i] = 0
-        s, n_cand = _heat_bath(p, c, sc, i, sorted_keys, by_key, exact_new, key_old,
-                               sc.obj_new, new_delta, zero_new, cand)
-        if s <= 0.0:
-            continue
-        log_z_new += math.log(1.0 + s)
-        x = np.random.random() * (1.0 + s)
-        if x < 1.0:
-            continue
-        x -= 1.0
-        acc = 0.0
-        pick = -1
-        for q in range(n_cand):
-            pick = cand[q]
-            acc += sc.weights[q]
-            if acc >= x:
-                break
-        sc.avail[pick] = 0
-        log_m += math.log(sc.weights[q])
-        c.partner[buf[i]] = buf[pick]
-        c.partner[buf[pick]] = buf[i]
-    if insert:
-        # the removal's choice, counted on the new configuration (M took some bare hops)
-        log_q = math.log(nd * beta / _count_bare(c, 0, -1, ta, beta, beta))
-        if ne == 2:
-            log_q += math.log(2.0 * w / _count_bare(c, 1, cd, ta, w, beta))
-    log_u = math.log(1.0 - np.random.random())  # in (−inf, 0]
-    # stage 2: the ratio without the potential's (already accepted) factor
-    bound = log_w0 - log_pot + log_z_new - log_z_old_min + log_q
     ts = sc.twist_sums
     ts[0] += 1
     ts[1] += n_broken
-    ts[3] += log_z_new
     ts[4] += log_w0
-    ts[5] += log_q
+    # delayed acceptance, stage 2, before the heat baths (most of the move's cost): the
+    # surviving lines' ratio, W_0'/W_0 without the potential. It is a ratio of the same
+    # kind as the potential's: the inverse move keeps the same lines (old − B) and takes each
+    # back to its old weight. At strong coupling half of the proposals end here: a line that
+    # spans a cut survives as a line to the image of its other end, e^{−Ω(β − x)} for e^{−Ωx}.
+    # A broken line spanning β/2 or more (``too_long``) cannot be re-created by the inverse
+    # move's heat bath, so such a twist is rejected here too.
+    log_lines = log_w0 - log_pot
+    n_hops = 0
     accepted = False
-    if log_u < bound and not too_long:
-        # reverse: the probability that the inverse move's heat bath re-creates B
-        log_z_old = 0.0
-        consistent = True
+    if not (too_long or (log_lines < 0.0 and np.random.random() >= math.exp(log_lines))):
+        ts[9] += 1
+        # 3. the hops that may pair, with their objects before and after the twist, grouped
+        # by the orbits of their objects on either side (only a group's members can pair)
+        n_hops = 0
+        nb = _bare_of(c, -1, buf)
+        key_old = np.empty(nb, np.int64)  # orbits under Δ (validity) and exact objects
+        key_new = np.empty(nb, np.int64)
+        exact_old = np.empty(nb, np.int64)
+        exact_new = np.empty(nb, np.int64)
+        for i in range(nb):
+            k = buf[i]
+            if k == ka or k == kb:
+                continue
+            buf[n_hops] = k  # compacting in place: n_hops never passes i
+            ax = _line_object(p, c.pb, c.code, k, sc.obj_old[n_hops])
+            s = _after_cut(c, k, ta, tb)
+            for a in range(3):
+                sc.obj_new[n_hops, a] = sc.obj_old[n_hops, a] + s * h[a]
+            key_old[n_hops] = _orbit_key(ax, sc.obj_old[n_hops], c.delta, zero_old)
+            key_new[n_hops] = _orbit_key(ax, sc.obj_new[n_hops], new_delta, zero_new)
+            exact_old[n_hops] = _orbit_key(ax, sc.obj_old[n_hops], c.delta, True)
+            exact_new[n_hops] = _orbit_key(ax, sc.obj_new[n_hops], c.delta, True)
+            n_hops += 1
+        cand = np.empty(n_hops, np.int64)
+        by_key = np.argsort(exact_new[:n_hops])
+        sorted_keys = exact_new[by_key]
+        # forward: sample M on the new side, setting the partners (all of H was bare)
+        log_z_new = 0.0
+        log_m = 0.0
         for i in range(n_hops):
             sc.avail[i] = 1
-        by_key = np.argsort(exact_old[:n_hops])
-        sorted_keys = exact_old[by_key]
         for i in range(n_hops):
             if sc.avail[i] == 0:
                 continue
             sc.avail[i] = 0
-            s, n_cand = _heat_bath(p, c, sc, i, sorted_keys, by_key, exact_old, key_new,
-                                   sc.obj_old, c.delta, zero_old, cand)
-            if s > 0.0:
-                log_z_old += math.log(1.0 + s)
-            m = sc.mate[buf[i]]
-            if m >= 0:
-                found = False
-                for q in range(n_cand):
-                    i2 = cand[q]
-                    if buf[i2] == m:
-                        sc.avail[i2] = 0
-                        found = True
-                        break
-                consistent = consistent and found
-        ts[2] += log_z_old
-        if consistent and log_u < log_w0 - log_pot + log_z_new - log_z_old + log_q:
-            final = walk(p, c, sc.pos, sc.lline)
-            expected = c.lw[0] - log_broken + log_w0 + log_m
-            if not final[0] or abs(final[1] - expected) > 1e-8 * (1.0 + abs(expected)):
-                ts[8] += 1  # the local weight missed the full one: run_sweeps' check fails
-            if final[0]:
-                _adopt(c, sc, final)
-                accepted = True
-    else:
-        ts[2] += log_z_old_min
+            s, n_cand = _heat_bath(p, c, sc, i, sorted_keys, by_key, exact_new, key_old,
+                                   sc.obj_new, new_delta, zero_new, cand)
+            if s <= 0.0:
+                continue
+            log_z_new += math.log(1.0 + s)
+            x = np.random.random() * (1.0 + s)
+            if x < 1.0:
+                continue
+            x -= 1.0
+            acc = 0.0
+            pick = -1
+            for q in range(n_cand):
+                pick = cand[q]
+                acc += sc.weights[q]
+                if acc >= x:
+                    break
+            sc.avail[pick] = 0
+            log_m += math.log(sc.weights[q])
+            c.partner[buf[i]] = buf[pick]
+            c.partner[buf[pick]] = buf[i]
+        if insert:
+            # the removal's choice, counted on the new configuration (M took some bare hops)
+            log_q = math.log(nd * beta / _count_bare(c, 0, -1, ta, beta, beta))
+            if ne == 2:
+                log_q += math.log(2.0 * w / _count_bare(c, 1, cd, ta, w, beta))
+        log_u = math.log(1.0 - np.random.random())  # in (−inf, 0]
+        # stage 3: the ratio without the potential's and the lines' (accepted) factors
+        bound = log_z_new - log_z_old_min + log_q
+        ts[3] += log_z_new
+        ts[5] += log_q
+        if log_u < bound:
+            # reverse: the probability that the inverse move's heat bath re-creates B
+            log_z_old = 0.0
+            consistent = True
+            for i in range(n_hops):
+                sc.avail[i] = 1
+            by_key = np.argsort(exact_old[:n_hops])
+            sorted_keys = exact_old[by_key]
+            for i in range(n_hops):
+                if sc.avail[i] == 0:
+                    continue
+                sc.avail[i] = 0
+                s, n_cand = _heat_bath(p, c, sc, i, sorted_keys, by_key, exact_old, key_new,
+                                       sc.obj_old, c.delta, zero_old, cand)
+                if s > 0.0:
+                    log_z_old += math.log(1.0 + s)
+                m = sc.mate[buf[i]]
+                if m >= 0:
+                    found = False
+                    for q in range(n_cand):
+                        i2 = cand[q]
+                        if buf[i2] == m:
+                            sc.avail[i2] = 0
+                            found = True
+                            break
+                    consistent = consistent and found
+            ts[2] += log_z_old
+            if consistent and log_u < log_z_new - log_z_old + log_q:
+                final = walk(p, c, sc.pos, sc.lline)
+                expected = c.lw[0] - log_broken + log_w0 + log_m
+                if not final[0] or abs(final[1] - expected) > 1e-8 * (1.0 + abs(expected)):
+                    ts[8] += 1  # the local weight missed the full one: run_sweeps' check fails
+                if final[0]:
+                    _adopt(c, sc, final)
+                    accepted = True
+        else:
+            ts[2] += log_z_old_min
     if not accepted:
         for i in range(n_hops):  # undo M: all of H was bare
             c.partner[buf[i]] = -1

@@ -54,15 +54,26 @@ def _means(res):
 # N_ph ≈ 2.8, and the old twist still mixes (acceptance 0.03 against 0.07 for the new one)
 MIXING = dict(model="bond_peierls", d=1, n_electrons=2, beta=5.0, omega=2.0,
               coupling=math.sqrt(3.2), U=0.0)
+# 2-D bond-Peierls pair, α = 2t, Ω = 2t, U = 0, β = 5/t: bound (R² ≈ 1.75), N_ph ≈ 2.8, the
+# old twist mixes (acceptance 0.037 against 0.105), and 15 % of the repairing twists end at
+# the surviving lines' stage (0.6.0), which this comparison therefore covers
+MIXING_2D = dict(MIXING, d=2, coupling=2.0)
 
 
 @pytest.mark.slow
-def test_twist_repair_samples_the_distribution_of_the_plain_twist():
+@pytest.mark.parametrize("point, sweeps", [(MIXING, 15_000), (MIXING_2D, 20_000)],
+                         ids=["1d", "2d"])
+def test_twist_repair_samples_the_distribution_of_the_plain_twist(point, sweeps):
     """Where the old update mixes, both chains estimate E, ⟨Δ²⟩, R² and N_ph alike (within
-    3σ combined): the repair changes how Δ is sampled, not what."""
-    old = run_chain(make_params(**MIXING, twist_repair=False), 41, 15_000)
-    new = run_chain(make_params(**MIXING, twist_repair=True), 42, 15_000)
+    3σ combined): the repair changes how Δ is sampled, not what. Measured in 2-D over three
+    60 000-sweep chains each: E −16.35 ± 0.04 (plain) against −16.35 ± 0.04 (repaired),
+    R² 1.756 ± 0.010 against 1.742 ± 0.008, N_ph 2.768 ± 0.013 against 2.773 ± 0.019."""
+    old = run_chain(make_params(**point, twist_repair=False), 41, sweeps)
+    new = run_chain(make_params(**point, twist_repair=True), 42, sweeps)
     assert new.acceptance[TWIST] > 1.5 * old.acceptance[TWIST]
+    if point["d"] == 2:
+        s = sums(new)
+        assert s["proposals"] - s["past_lines"] > 0.05 * s["proposals"], s
     a, b = _means(old), _means(new)
     for name in a:
         tol = 3.0 * math.hypot(a[name].err, b[name].err)
@@ -88,9 +99,11 @@ def test_twist_repair_samples_the_polaron_like_the_plain_twist(d):
 def test_strong_coupling_twist_moves_and_its_mass_agrees_with_the_bridge():
     """2-D bond-Peierls, U = 8t, t/Ω = 1, λ = 1.3, β = 10/t (N_ph ≈ 7): the old update is
     accepted less than once in 100 tries (measured 0.002 at kernel 0.1), the repairing one
-    at least once in 100 (measured 0.017), and its twist mass β d/⟨|Δ|²⟩ agrees with the
-    bridge mass, which needs no Δ move, within 3σ + 3 %, with the smaller error (measured
-    11.7 ± 1.1 against 12.2 ± 2.8 over 5000 sweeps)."""
+    at least once in 100 (measured 0.017), and its twist mass β d/⟨|Δ|²⟩ is measured (under
+    20 % error in 5000 sweeps) and agrees with the bridge mass, which needs no Δ move,
+    within 3σ + 3 %. Measured: 11.7 ± 1.1 against the bridge's 12.2 ± 2.8 at kernel 0.3
+    (bridge lag β/4); 11.1 ± 1.3 at 0.6.0, where the bridge at max(β/8, 1.25/Ω) (0.5.0) has
+    the smaller error, so which of the two is sharper is no longer asserted."""
     omega, c, _ = coupling_outputs("bond_peierls", 1.3, 1.0, 2, "lambda", 0.1)
     p = make_params("bond_peierls", 2, 2, 10.0, omega, c, U=8.0)
     old = run_chain(p._replace(twist_repair=0), 61, 1000)
@@ -98,6 +111,6 @@ def test_strong_coupling_twist_moves_and_its_mass_agrees_with_the_bridge():
     new = run_chain(p, 62, 5000)
     assert new.acceptance[TWIST] >= 0.01
     twist, bridge = new.mass(), new.bridge_mass()
-    assert twist.err < bridge.err
+    assert twist.err < 0.2 * twist.mean, twist
     assert abs(twist.mean - bridge.mean) <= 3.0 * math.hypot(twist.err, bridge.err) + \
         0.03 * bridge.mean, (twist, bridge)
