@@ -1110,11 +1110,12 @@ def _thermal(p, tau):
 
 
 @njit(cache=True)
-def _heat_bath(p, c, sc, i, sorted_keys, by_key, exact, orbit_b, obj_a, delta_a, zero_a,
-               cand):
+def _heat_bath(p, c, sc, i, sorted_keys, by_key, exact, orbit_b, cut_side, obj_a, delta_a,
+               zero_a, cand):
     """Candidate partners of hop i (in H's canonical order): the later hops still available
-    that form a line with it on side a, spanning less than β/2, and cannot on side b
-    (different ``orbit_b``). ``exact`` are the hops' (axis, object) keys on side a, sorted
+    that form a line with it on side a, spanning less than β/2, which the move back to side
+    b dissolves: they sit on different sides of the cuts (``cut_side``) or cannot form a
+    line on side b (different ``orbit_b``). ``exact`` are the hops' (axis, object) keys on side a, sorted
     in ``sorted_keys`` (hop ``by_key[q]`` at place q). A partner sits at o_i − nΔ_a with
     |n| ≤ 1 (a longer image spans more than β), only n = 0 for Δ_a = 0 (the thermal D
     sums the images). Fills ``cand[:n]`` and ``sc.weights[:n]`` (c² D); returns (Σ, n)."""
@@ -1133,7 +1134,8 @@ def _heat_bath(p, c, sc, i, sorted_keys, by_key, exact, orbit_b, obj_a, delta_a,
         while q < len(sorted_keys) and sorted_keys[q] == target:
             i2 = by_key[q]
             q += 1
-            if i2 <= i or sc.avail[i2] == 0 or orbit_b[i2] == orbit_b[i]:
+            if i2 <= i or sc.avail[i2] == 0 or (orbit_b[i2] == orbit_b[i]
+                                                and cut_side[i2] == cut_side[i]):
                 continue
             tau = c.tk[k] - c.tk[sc.buf[i2]]
             x = _line_span(p, tau, obj_a[i], obj_a[i2], delta_a, zero_a)
@@ -1159,18 +1161,25 @@ def _twist_repair(p, c, sc):
        τ_a (uniform) and one on electron 1 at τ_b = τ_a + u, u uniform in (−w, w), or
        remove such a pair (a bare hop of electron 0 uniformly, one of the same direction on
        electron 1 within cyclic distance w uniformly); the tails after the cuts move by ±δ;
-    2. every line whose ends no longer meet (:func:`line_weight` of the new geometry) is
-       dissolved into two bare hops (its set B);
+    2. every line that straddles the cuts (one end after its electron's cut, the other not)
+       or whose ends no longer meet (:func:`line_weight` of the new geometry) is dissolved
+       into two bare hops (its set B). Up to 0.5.0 only the second kind was: a straddling
+       line that still meets, as a line to its other end's image (always so when the twist
+       leaves Δ = 0), was kept with weight e^{−Ω(β − x)} for e^{−Ωx}, so that a pair with
+       N_ph ≳ 12 left Δ = 0 about never (2-D, U = 8t, t/Ω = 2, λ = 1.1: chains stuck at
+       Δ = 0 for thousands of sweeps);
     3. re-pairing: H, the bare hops other than the twist's own, in the canonical order
        (electron, time), which depends neither on slot numbers nor on the direction of the
-       move. Candidates are the pairs of H that form a line after the twist and not before
-       it (exactly the lines the inverse move would break). Sequential heat bath: each hop
+       move. Candidates are the pairs of H that form a line after the twist and that the
+       inverse move would dissolve: they straddle the cuts, or they do not form a line
+       before the twist. Sequential heat bath: each hop
        k of H not yet taken chooses "stay bare" (weight 1) or a later candidate partner j
        not yet taken (weight c² D(k, j)); Z'_k is the sum; the chosen set is M.
 
-    The inverse move from the new configuration picks the same twist hops, dissolves exactly
-    M (only M's lines were invalid before; the lines that survived step 2 survive the way
-    back) and must re-create B: P_rev(B) is the same heat bath on the old side with the
+    The inverse move from the new configuration picks the same twist hops (so the same
+    cuts), dissolves exactly M (each of M's lines straddles the cuts or was invalid before;
+    the lines that survived step 2 neither straddle nor break on the way back) and must
+    re-create B: P_rev(B) is the same heat bath on the old side with the
     choices forced to B. With W_0 the weights with B resp. M dissolved, W(new)/P_fwd(M) =
     W_0' Π Z'_k and W(old)/P_rev(B) = W_0 Π Z_k, so
 
@@ -1261,8 +1270,9 @@ def _twist_repair(p, c, sc):
         if new_delta[a] != 0:
             zero_new = False
 
-    # 2. dissolve the lines that break (objects after the twist: + h after the cut); the
-    # surviving lines' change of weight enters W_0'/W_0, and Σ_B ln(1 + c² D) bounds ln Π Z_k
+    # 2. dissolve the lines that straddle a cut or break (objects after the twist: + h after
+    # the cut); the surviving lines' change of weight enters W_0'/W_0, and
+    # Σ_B ln(1 + c² D) bounds ln Π Z_k
     ok = np.empty(3, np.int64)
     oj = np.empty(3, np.int64)
     n_broken = 0
@@ -1284,7 +1294,10 @@ def _twist_repair(p, c, sc):
                 ok[a] += sk * h[a]
                 oj[a] += sj * h[a]
             f = line_weight(p, c.tk[k] - c.tk[j], ok, ax, oj, ax, new_delta, zero_new)[0]
-            if f > 0.0:
+            # A straddling line can survive as a line to its other end's image (from Δ = 0,
+            # o ± δ is an image of o under the new twist δ), but only with e^{−Ω(β − x)} for
+            # e^{−Ωx}: dissolving it instead is what lets the twist leave Δ = 0 (0.6.0)
+            if f > 0.0 and sk == sj:
                 log_w0 += log_c2 + math.log(f) - c.lline[k]
                 continue
             _line_object(p, c.pb, c.code, j, oj)  # the old geometry: can B be re-created?
@@ -1324,6 +1337,7 @@ def _twist_repair(p, c, sc):
         key_new = np.empty(nb, np.int64)
         exact_old = np.empty(nb, np.int64)
         exact_new = np.empty(nb, np.int64)
+        cut_side = np.empty(nb, np.int64)
         for i in range(nb):
             k = buf[i]
             if k == ka or k == kb:
@@ -1331,6 +1345,7 @@ def _twist_repair(p, c, sc):
             buf[n_hops] = k  # compacting in place: n_hops never passes i
             ax = _line_object(p, c.pb, c.code, k, sc.obj_old[n_hops])
             s = _after_cut(c, k, ta, tb)
+            cut_side[n_hops] = s
             for a in range(3):
                 sc.obj_new[n_hops, a] = sc.obj_old[n_hops, a] + s * h[a]
             key_old[n_hops] = _orbit_key(ax, sc.obj_old[n_hops], c.delta, zero_old)
@@ -1350,7 +1365,7 @@ def _twist_repair(p, c, sc):
             if sc.avail[i] == 0:
                 continue
             sc.avail[i] = 0
-            s, n_cand = _heat_bath(p, c, sc, i, sorted_keys, by_key, exact_new, key_old,
+            s, n_cand = _heat_bath(p, c, sc, i, sorted_keys, by_key, exact_new, key_old, cut_side,
                                    sc.obj_new, new_delta, zero_new, cand)
             if s <= 0.0:
                 continue
@@ -1393,6 +1408,7 @@ def _twist_repair(p, c, sc):
                     continue
                 sc.avail[i] = 0
                 s, n_cand = _heat_bath(p, c, sc, i, sorted_keys, by_key, exact_old, key_new,
+                                       cut_side,
                                        sc.obj_old, c.delta, zero_old, cand)
                 if s > 0.0:
                     log_z_old += math.log(1.0 + s)

@@ -70,9 +70,9 @@ Estimators (⟨·⟩ over the chain; "lines" with their effective image-averaged
   is 2.4x larger). The β/2 check chain applies the same rule at its own β, so its lag is
   never below 1.25/Ω unless that exceeds a quarter of its β. The bridge needs no update
   that changes Δ. ``mass_bp`` is the twist mass
-  while the twist update's acceptance is at least ``TWIST_ACCEPTANCE_MIN`` (then the two
+  while the twist update changes Δ at least ``TWIST_CHANGES_MIN`` times a sweep (then the two
   must agree within 3σ + 2 %, else NOT_CONVERGED), the bridge mass below it (the message
-  says so; E_BP is then that of the Δ = 0 sector, high by about d/(2β) for a free centre
+  says so; E_BP is then mostly that of the Δ = 0 sector, high by about d/(2β) for a free centre
   of mass). ``mass_bp_bridge`` is always reported.
 * R² = ⟨|r↑ − r↓|²⟩ averaged over the whole time line; the double occupancy ⟨δ_{r↑r↓}⟩ the
   same way; N_ph = ⟨Σ ℓ⟩/β (= −β⁻¹ ∂ ln Z/∂Ω at fixed c).
@@ -198,8 +198,13 @@ DELTA_WINDOW = 1.0
 #: Attractive tail (units of t, as V/|r|) that holds a pair together during the first half of
 #: its warm-up, while the phonon lines that bind it form.
 LEASH = 4.0
-#: Below this acceptance of the twist update ⟨Δ²⟩ hardly moves and m* comes from the bridge.
-TWIST_ACCEPTANCE_MIN = 0.01
+#: Accepted twists per sweep below which ⟨Δ²⟩ is not trusted and m* comes from the bridge.
+#: Counted per sweep, not per proposal, because the time ⟨Δ²⟩ takes to decorrelate is
+#: counted in sweeps (2-D, U = 8t, t/Ω = 2, β = 20/t, kernel 0.6.0: 0.3-0.4 changes a sweep
+#: at λ = 1.1 give τ_int(Δ²) ≈ 9 sweeps and a twist mass that agrees with the bridge's at a
+#: smaller error; 0.06 at λ = 1.3 give τ_int ≈ 31). Kernels up to 0.5.0 asked for 1 % of the
+#: proposals (about 0.8 a sweep there) and were right to: their chains stuck at Δ = 0.
+TWIST_CHANGES_MIN = 0.2
 #: Holstein λ = g²/(2dtΩ) (or its on-site pair analogue, :func:`_small_polarons`) from which
 #: the chain with summed lines is the default: the small-polaron side of λ ≈ 1. Below it a
 #: pair carries few phonons and the line chain gets a given error 6-12x sooner; above it
@@ -227,6 +232,8 @@ class ChainResult:
     stop: str
     #: sums over the measured sweeps' twist-repair proposals (``_qmc_chain.TWIST_SUMS``)
     twist_sums: np.ndarray | None = None
+    #: accepted twist updates per measured sweep
+    twist_changes: float = math.nan
 
     @property
     def sweeps(self) -> int:
@@ -252,9 +259,9 @@ class ChainResult:
                          lambda qh, ql: factor / (qh - ql) if qh > ql else math.inf)
 
     def twist_mixes(self) -> bool:
-        """Whether the twist update changed Δ often enough for ⟨Δ²⟩ to be trusted."""
-        accepted = self.acceptance[worldlines.UPDATES.index("delta")]
-        return accepted >= TWIST_ACCEPTANCE_MIN
+        """Whether the twist update changed Δ often enough for ⟨Δ²⟩ to be trusted: at least
+        ``TWIST_CHANGES_MIN`` times a sweep."""
+        return self.twist_changes >= TWIST_CHANGES_MIN
 
     def best_mass(self) -> tuple[Estimate, str]:
         """The twist mass where the twist mixes (smaller error), else the bridge mass."""
@@ -504,7 +511,8 @@ def run_chain(p: worldlines.Params, seed: int, max_sweeps: int,
                 break
         result = ChainResult(p, out[:done], stats[:, 1] / np.maximum(stats[:, 0], 1), moves,
                              time.perf_counter() - started, stop,
-                             walker.scratch.twist_sums.copy())
+                             walker.scratch.twist_sums.copy(),
+                             stats[worldlines.UPDATES.index("delta"), 1] / max(done, 1))
         if deadline is not None and time.perf_counter() > deadline:
             result.stop = "time cap"
             return result
@@ -670,9 +678,10 @@ def solve_point(model: str = "bond_peierls", lam: float = 0.5, coupling: str = "
         if source == "bridge":
             # the summed Holstein chain has no lines to freeze: a rare twist there means a
             # pair so heavy that Δ ≠ 0 is rare at this β, not a stuck chain
-            why = "rare: a heavy pair" if main.params.summed else "frozen"
-            messages.append(f"twist {why} (acceptance {out['acceptance_delta']:.2g}): m* from "
-                            f"the bridge, E_BP of the Δ = 0 sector (≈ +d/(2β) high)")
+            why = "rare: a heavy pair" if main.params.summed else "rare"
+            messages.append(f"twist {why} ({main.twist_changes:.2g} changes of Δ a sweep, "
+                            f"acceptance {out['acceptance_delta']:.2g}): m* from the bridge, "
+                            f"E_BP mostly of the Δ = 0 sector (≈ +d/(2β) high)")
         elif moved(twist, bridge):
             status = Status.NOT_CONVERGED
             messages.append(f"m* from the twist ({twist.mean:.4g} ± {twist.err:.2g}) and the "
