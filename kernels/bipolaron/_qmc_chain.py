@@ -1194,8 +1194,8 @@ def _twist_repair(p, c, sc):
     min(1, surviving lines' ratio) × min(1, the rest). Each of the first two factors is
     inverted by the inverse move, which is what keeps detailed balance with the product,
     and a proposal that fails one of them costs no heat bath (since 0.6.0; at 2-D, U = 8t,
-    t/Ω = 2, λ = 1.1 half of the proposals fail the lines' stage, and the heat baths were
-    80 % of a sweep's time). Since Z_k ≥ 1 + c² D of k's own line in B, the move is rejected
+    t/Ω = 2, λ = 1.1 about half of the proposals fail the lines' stage, and the heat baths
+    take most of a sweep's time: bench/bipolaron_qmc_update_costs.py). Since Z_k ≥ 1 + c² D of k's own line in B, the move is rejected
     before the old side's heat bath when even that bound fails.
 
     Measured (bench/bipolaron_qmc_twist_repair.py): at strong coupling the old side's

@@ -96,9 +96,11 @@ to find the probability of re-creating the dissolved lines, which keeps detailed
 exact (:func:`._qmc_chain._twist_repair`). A straddling line then costs a factor (measured
 ≈ e^{−0.5} per line in 2-D) instead of a rejection; at t/Ω = 2, λ = 0.9, 2-D, U = 8t,
 β = 20/t: acceptance 0.03 instead of 0.0008 at a sweep 2–4× as long; at λ ≥ 1.1 still below
-1 % (``docs/models/bipolaron.md``, "Reach and the dome"). Since 0.6.0 the repair applies
-the surviving lines' part of its ratio as a stage of its own, before the heat baths, which
-halves the cost of a sweep at those points with the same acceptance. Its acceptance is
+1 % (``docs/models/bipolaron.md``, "Reach and the dome"). Since 0.6.0 the repair also
+dissolves every line that straddles the cuts (a straddling line that still met, as a line to
+its other end's image, was kept with e^{−Ω(β−x)} for e^{−Ωx}, which held strongly coupled
+pairs at Δ = 0 for thousands of sweeps), and applies the surviving lines' part of its ratio
+as a stage of its own, before the heat baths, so that the proposals that fail it cost none. Its acceptance is
 reported as ``acceptance_delta``. A sweep is a fixed number of updates, set at the end of the
 warm-up to the mean kink number (a configuration-dependent number would bias the averages).
 A pair's chain starts with no phonons; the first half of its warm-up adds an attractive tail
