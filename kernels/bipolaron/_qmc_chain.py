@@ -1115,10 +1115,11 @@ def _heat_bath(p, c, sc, i, sorted_keys, by_key, exact, orbit_b, cut_side, obj_a
     """Candidate partners of hop i (in H's canonical order): the later hops still available
     that form a line with it on side a, spanning less than β/2, which the move back to side
     b dissolves: they sit on different sides of the cuts (``cut_side``) or cannot form a
-    line on side b (different ``orbit_b``). ``exact`` are the hops' (axis, object) keys on side a, sorted
-    in ``sorted_keys`` (hop ``by_key[q]`` at place q). A partner sits at o_i − nΔ_a with
-    |n| ≤ 1 (a longer image spans more than β), only n = 0 for Δ_a = 0 (the thermal D
-    sums the images). Fills ``cand[:n]`` and ``sc.weights[:n]`` (c² D); returns (Σ, n)."""
+    line on side b (different ``orbit_b``). ``exact`` are the hops' (axis, object) keys on
+    side a, sorted in ``sorted_keys`` (hop ``by_key[q]`` at place q). A partner sits at
+    o_i − nΔ_a with |n| ≤ 1 (a longer image spans more than β), only n = 0 for Δ_a = 0
+    (the thermal D sums the images). Fills ``cand[:n]`` and ``sc.weights[:n]`` (c² D);
+    returns (Σ, n)."""
     k = sc.buf[i]
     beta = p.beta
     step = 0  # the key of o − Δ_a is the key of o minus this (keys are linear in o)
@@ -1190,13 +1191,13 @@ def _twist_repair(p, c, sc):
     two cuts and the surviving lines' new weights (from the same O(lines) pass that finds
     B); :func:`walk` re-weighs only an accepted move.
 
-    A is applied in three stages (delayed acceptance): min(1, potential's ratio) ×
-    min(1, surviving lines' ratio) × min(1, the rest). Each of the first two factors is
-    inverted by the inverse move, which is what keeps detailed balance with the product,
-    and a proposal that fails one of them costs no heat bath (since 0.6.0; at 2-D, U = 8t,
-    t/Ω = 2, λ = 1.1 about half of the proposals fail the lines' stage, and the heat baths
-    take most of a sweep's time: bench/bipolaron_qmc_update_costs.py). Since Z_k ≥ 1 + c² D of k's own line in B, the move is rejected
-    before the old side's heat bath when even that bound fails.
+    A is applied in three stages (delayed acceptance): min(1, potential's ratio) × min(1,
+    surviving lines' ratio) × min(1, the rest). Each of the first two factors is inverted by
+    the inverse move, which is what keeps detailed balance with the product, and a proposal
+    that fails one of them costs no heat bath (since 0.6.0; at 2-D, U = 8t, t/Ω = 2, λ = 1.1
+    about half of the proposals fail the lines' stage, and the heat baths take most of a
+    sweep's time: bench/bipolaron_qmc_update_costs.py). Since Z_k ≥ 1 + c² D of k's own line
+    in B, the move is rejected before the old side's heat bath when even that bound fails.
 
     Measured (bench/bipolaron_qmc_twist_repair.py): at strong coupling the old side's
     Π Z_k is large (the dissolved ends sit on a few bonds and could pair in many ways)
@@ -1243,8 +1244,8 @@ def _twist_repair(p, c, sc):
             log_pot = -_dv(p, c, ta, tb, -h[0], -h[1], -h[2])
         else:
             log_pot = -_dv(p, c, tb, ta, h[0], h[1], h[2])
-    # delayed acceptance, stage 1: the potential's ratio alone (its inverse for the reverse
-    # move, so stage 2 with the rest of the ratio keeps detailed balance)
+    # delayed acceptance, stage 1: the potential's ratio alone (the reverse move's is its
+    # inverse, so the later stages with the rest of the ratio keep detailed balance)
     if log_pot < 0.0 and np.random.random() >= math.exp(log_pot):
         return False
     log_w0 = log_pot
@@ -1320,10 +1321,12 @@ def _twist_repair(p, c, sc):
     # delayed acceptance, stage 2, before the heat baths (most of the move's cost): the
     # surviving lines' ratio, W_0'/W_0 without the potential. It is a ratio of the same
     # kind as the potential's: the inverse move keeps the same lines (old − B) and takes each
-    # back to its old weight. At strong coupling half of the proposals end here: a line that
-    # spans a cut survives as a line to the image of its other end, e^{−Ω(β − x)} for e^{−Ωx}.
-    # A broken line spanning β/2 or more (``too_long``) cannot be re-created by the inverse
-    # move's heat bath, so such a twist is rejected here too.
+    # back to its old weight. At strong coupling about half of the proposals still end here
+    # (2-D, U = 8t, t/Ω = 2, λ = 1.1). Not measured yet, but a likely cause: a line across
+    # τ = 0 whose short span holds a cut has both ends on one side of it, survives, and
+    # changes image (from Δ = 0: e^{−Ω(β − x)} for e^{−Ωx}). A broken line spanning β/2 or
+    # more (``too_long``) cannot be re-created by the inverse move's heat bath, so such a
+    # twist is rejected here too.
     log_lines = log_w0 - log_pot
     n_hops = 0
     accepted = False
@@ -1365,8 +1368,8 @@ def _twist_repair(p, c, sc):
             if sc.avail[i] == 0:
                 continue
             sc.avail[i] = 0
-            s, n_cand = _heat_bath(p, c, sc, i, sorted_keys, by_key, exact_new, key_old, cut_side,
-                                   sc.obj_new, new_delta, zero_new, cand)
+            s, n_cand = _heat_bath(p, c, sc, i, sorted_keys, by_key, exact_new, key_old,
+                                   cut_side, sc.obj_new, new_delta, zero_new, cand)
             if s <= 0.0:
                 continue
             log_z_new += math.log(1.0 + s)
@@ -1408,8 +1411,7 @@ def _twist_repair(p, c, sc):
                     continue
                 sc.avail[i] = 0
                 s, n_cand = _heat_bath(p, c, sc, i, sorted_keys, by_key, exact_old, key_new,
-                                       cut_side,
-                                       sc.obj_old, c.delta, zero_old, cand)
+                                       cut_side, sc.obj_old, c.delta, zero_old, cand)
                 if s > 0.0:
                     log_z_old += math.log(1.0 + s)
                 m = sc.mate[buf[i]]
