@@ -70,10 +70,10 @@ Estimators (⟨·⟩ over the chain; "lines" with their effective image-averaged
   is 2.4x larger). The β/2 check chain applies the same rule at its own β, so its lag is
   never below 1.25/Ω unless that exceeds a quarter of its β. The bridge needs no update
   that changes Δ. ``mass_bp`` is the twist mass
-  while the twist update changes Δ at least ``TWIST_CHANGES_MIN`` times a sweep (then the two
-  must agree within 3σ + 2 %, else NOT_CONVERGED), the bridge mass below it (the message
-  says so; E_BP is then mostly that of the Δ = 0 sector, high by about d/(2β) for a free centre
-  of mass). ``mass_bp_bridge`` is always reported.
+  while the twist update changes Δ at least ``TWIST_CHANGES_MIN`` times a sweep (then the
+  two must agree within 3σ + 2 %, else NOT_CONVERGED), the bridge mass below it (the
+  message says so; E_BP is then mostly that of the Δ = 0 sector, high by about d/(2β) for a
+  free centre of mass). ``mass_bp_bridge`` is always reported.
 * R² = ⟨|r↑ − r↓|²⟩ averaged over the whole time line; the double occupancy ⟨δ_{r↑r↓}⟩ the
   same way; N_ph = ⟨Σ ℓ⟩/β (= −β⁻¹ ∂ ln Z/∂Ω at fixed c).
 * T_c/Ω from seed Eq. 8 (d = 2) and its 3-D analogue (:mod:`.conventions`), its error
@@ -100,8 +100,8 @@ exact (:func:`._qmc_chain._twist_repair`). A straddling line then costs a factor
 dissolves every line that straddles the cuts (a straddling line that still met, as a line to
 its other end's image, was kept with e^{−Ω(β−x)} for e^{−Ωx}, which held strongly coupled
 pairs at Δ = 0 for thousands of sweeps), and applies the surviving lines' part of its ratio
-as a stage of its own, before the heat baths, so that the proposals that fail it cost none. Its acceptance is
-reported as ``acceptance_delta``. A sweep is a fixed number of updates, set at the end of the
+as a stage of its own, before the heat baths, so that the proposals that fail it cost none.
+Its acceptance is reported as ``acceptance_delta``. A sweep is a fixed number of updates, set at the end of the
 warm-up to the mean kink number (a configuration-dependent number would bias the averages).
 A pair's chain starts with no phonons; the first half of its warm-up adds an attractive tail
 −``LEASH``/|r| so that the electrons do not drift apart before the lines that bind them form.

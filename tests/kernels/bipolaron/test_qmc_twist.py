@@ -55,8 +55,9 @@ def _means(res):
 MIXING = dict(model="bond_peierls", d=1, n_electrons=2, beta=5.0, omega=2.0,
               coupling=math.sqrt(3.2), U=0.0)
 # 2-D bond-Peierls pair, α = 2t, Ω = 2t, U = 0, β = 5/t: bound (R² ≈ 1.75), N_ph ≈ 2.8, the
-# old twist mixes (acceptance 0.037 against 0.105), and 15 % of the repairing twists end at
-# the surviving lines' stage (0.6.0), which this comparison therefore covers
+# old twist mixes (acceptance 0.037 against 0.105), and some of the repairing twists end at
+# the surviving lines' stage (0.6.0; 15 % at e68ba9d, the stage without the dissolution of
+# straddling lines; the test asks for more than 5 %), which this comparison therefore covers
 MIXING_2D = dict(MIXING, d=2, coupling=2.0)
 
 
@@ -66,7 +67,8 @@ MIXING_2D = dict(MIXING, d=2, coupling=2.0)
 def test_twist_repair_samples_the_distribution_of_the_plain_twist(point, sweeps):
     """Where the old update mixes, both chains estimate E, ⟨Δ²⟩, R² and N_ph alike (within
     3σ combined): the repair changes how Δ is sampled, not what. Measured in 2-D over three
-    60 000-sweep chains each: E −16.35 ± 0.04 (plain) against −16.35 ± 0.04 (repaired),
+    60 000-sweep chains each (at e68ba9d, before 0.6.0 also dissolved the straddling lines):
+    E −16.35 ± 0.04 (plain) against −16.35 ± 0.04 (repaired),
     R² 1.756 ± 0.010 against 1.742 ± 0.008, N_ph 2.768 ± 0.013 against 2.773 ± 0.019."""
     old = run_chain(make_params(**point, twist_repair=False), 41, sweeps)
     new = run_chain(make_params(**point, twist_repair=True), 42, sweeps)
@@ -102,8 +104,9 @@ def test_strong_coupling_twist_moves_and_its_mass_agrees_with_the_bridge():
     at least once in 100 (measured 0.017), and its twist mass β d/⟨|Δ|²⟩ is measured (under
     20 % error in 5000 sweeps) and agrees with the bridge mass, which needs no Δ move,
     within 3σ + 3 %. Measured: 11.7 ± 1.1 against the bridge's 12.2 ± 2.8 at kernel 0.3
-    (bridge lag β/4); 11.1 ± 1.3 at 0.6.0, where the bridge at max(β/8, 1.25/Ω) (0.5.0) has
-    the smaller error, so which of the two is sharper is no longer asserted."""
+    (bridge lag β/4); 11.1 ± 1.3 during 0.6.0's development (e68ba9d), where the bridge at
+    max(β/8, 1.25/Ω) (0.5.0) had the smaller error, so which of the two is sharper is no
+    longer asserted."""
     omega, c, _ = coupling_outputs("bond_peierls", 1.3, 1.0, 2, "lambda", 0.1)
     p = make_params("bond_peierls", 2, 2, 10.0, omega, c, U=8.0)
     old = run_chain(p._replace(twist_repair=0), 61, 1000)
