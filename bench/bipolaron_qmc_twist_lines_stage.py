@@ -31,17 +31,17 @@ omega, c, _ = coupling_outputs("bond_peierls", lam, too, 2, "lambda", 0.1)
 p = qmc.make_params("bond_peierls", 2, 2, beta, omega, c, 8.0, 0.0, twist_repair=True)
 src = inspect.getsource(wl._twist_repair.py_func).replace("@njit(cache=True)\n", "")
 src = src.replace("def _twist_repair(p, c, sc):", "def trv(p, c, sc, rec):")
-old = """            if f > 0.0 and sk == sj:
-                log_w0 += log_c2 + math.log(f) - c.lline[k]
-                continue"""
+old = """                if f > 0.0:
+                    log_w0 += log_c2 + math.log(f) - c.lline[k]
+                    continue"""
 assert old in src
-src = src.replace(old, """            if f > 0.0 and sk == sj:
-                dl = log_c2 + math.log(f) - c.lline[k]
-                log_w0 += dl
-                if dl < worst:
-                    worst = dl
-                    worst_wrap = 1.0 if abs(c.tk[k] - c.tk[j]) > 0.5 * p.beta else 0.0
-                continue""")
+src = src.replace(old, """                if f > 0.0:
+                    dl = log_c2 + math.log(f) - c.lline[k]
+                    log_w0 += dl
+                    if dl < worst:
+                        worst = dl
+                        worst_wrap = 1.0 if abs(c.tk[k] - c.tk[j]) > 0.5 * p.beta else 0.0
+                    continue""")
 src = src.replace("    log_c2 = math.log(p.coupling2)\n", "    log_c2 = math.log(p.coupling2)\n    worst = 0.0\n    worst_wrap = -1.0\n    zero_before = 1.0 if zero_old else 0.0\n", 1)
 old = "    log_lines = log_w0 - log_pot\n"
 assert old in src

@@ -1294,13 +1294,14 @@ def _twist_repair(p, c, sc):
             for a in range(3):
                 ok[a] += sk * h[a]
                 oj[a] += sj * h[a]
-            f = line_weight(p, c.tk[k] - c.tk[j], ok, ax, oj, ax, new_delta, zero_new)[0]
             # A straddling line can survive as a line to its other end's image (from Δ = 0,
             # o ± δ is an image of o under the new twist δ), but only with e^{−Ω(β − x)} for
             # e^{−Ωx}: dissolving it instead is what lets the twist leave Δ = 0 (0.6.0)
-            if f > 0.0 and sk == sj:
-                log_w0 += log_c2 + math.log(f) - c.lline[k]
-                continue
+            if sk == sj:
+                f = line_weight(p, c.tk[k] - c.tk[j], ok, ax, oj, ax, new_delta, zero_new)[0]
+                if f > 0.0:
+                    log_w0 += log_c2 + math.log(f) - c.lline[k]
+                    continue
             _line_object(p, c.pb, c.code, j, oj)  # the old geometry: can B be re-created?
             _line_object(p, c.pb, c.code, k, ok)
             if _line_span(p, c.tk[k] - c.tk[j], ok, oj, c.delta, zero_old) >= p.beta / 2:
@@ -1334,7 +1335,6 @@ def _twist_repair(p, c, sc):
         ts[9] += 1
         # 3. the hops that may pair, with their objects before and after the twist, grouped
         # by the orbits of their objects on either side (only a group's members can pair)
-        n_hops = 0
         nb = _bare_of(c, -1, buf)
         key_old = np.empty(nb, np.int64)  # orbits under Δ (validity) and exact objects
         key_new = np.empty(nb, np.int64)
