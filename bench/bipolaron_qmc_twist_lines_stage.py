@@ -31,12 +31,10 @@ omega, c, _ = coupling_outputs("bond_peierls", lam, too, 2, "lambda", 0.1)
 p = qmc.make_params("bond_peierls", 2, 2, beta, omega, c, 8.0, 0.0, twist_repair=True)
 src = inspect.getsource(wl._twist_repair.py_func).replace("@njit(cache=True)\n", "")
 src = src.replace("def _twist_repair(p, c, sc):", "def trv(p, c, sc, rec):")
-old = """                if f > 0.0:
-                    log_w0 += log_c2 + math.log(f) - c.lline[k]
+old = """                    log_w0 += log_c2 + math.log(f) - c.lline[k]
                     continue"""
 assert old in src
-src = src.replace(old, """                if f > 0.0:
-                    dl = log_c2 + math.log(f) - c.lline[k]
+src = src.replace(old, """                    dl = log_c2 + math.log(f) - c.lline[k]
                     log_w0 += dl
                     if dl < worst:
                         worst = dl

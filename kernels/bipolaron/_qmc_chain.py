@@ -1102,6 +1102,19 @@ def _line_span(p, tau, ok, oj, delta, zero):
 
 
 @njit(cache=True)
+def _crosses_cut(p, tau, ok, oj, delta, zero, straddle):
+    """Whether the line between two matching ends runs through a cut of the twist: its span
+    holds the cut iff it straddles the cuts in [0, β) order (``straddle``) or crosses the time
+    boundary (joins the image n ≠ 0; for Δ = 0 the shorter way round, |τ_k − τ_j| > β/2),
+    but not both."""
+    if zero:
+        wraps = abs(tau) > 0.5 * p.beta
+    else:
+        wraps = same_orbit(ok, oj, delta, False)[1] != 0
+    return straddle != wraps
+
+
+@njit(cache=True)
 def _thermal(p, tau):
     """The Δ = 0 propagator [e^{−Ωu} + e^{−Ω(β−u)}]/(1 − e^{−Ωβ}), u = τ mod β."""
     u = tau % p.beta
@@ -1111,11 +1124,12 @@ def _thermal(p, tau):
 
 @njit(cache=True)
 def _heat_bath(p, c, sc, i, sorted_keys, by_key, exact, orbit_b, cut_side, obj_a, delta_a,
-               zero_a, cand):
+               zero_a, obj_b, delta_b, zero_b, cand):
     """Candidate partners of hop i (in H's canonical order): the later hops still available
-    that form a line with it on side a, spanning less than β/2, which the move back to side
-    b dissolves: they sit on different sides of the cuts (``cut_side``) or cannot form a
-    line on side b (different ``orbit_b``). ``exact`` are the hops' (axis, object) keys on
+    that form a line with it on side a, spanning less than β, which the move back to side
+    b dissolves: the line runs through a cut on side a or on side b (:func:`_crosses_cut`;
+    ``cut_side`` says which hops lie after their electron's cut), or it cannot form a line
+    on side b (different ``orbit_b``). ``exact`` are the hops' (axis, object) keys on
     side a, sorted in ``sorted_keys`` (hop ``by_key[q]`` at place q). A partner sits at
     o_i − nΔ_a with |n| ≤ 1 (a longer image spans more than β), only n = 0 for Δ_a = 0
     (the thermal D sums the images). Fills ``cand[:n]`` and ``sc.weights[:n]`` (c² D);
@@ -1135,13 +1149,17 @@ def _heat_bath(p, c, sc, i, sorted_keys, by_key, exact, orbit_b, cut_side, obj_a
         while q < len(sorted_keys) and sorted_keys[q] == target:
             i2 = by_key[q]
             q += 1
-            if i2 <= i or sc.avail[i2] == 0 or (orbit_b[i2] == orbit_b[i]
-                                                and cut_side[i2] == cut_side[i]):
+            if i2 <= i or sc.avail[i2] == 0:
                 continue
             tau = c.tk[k] - c.tk[sc.buf[i2]]
             x = _line_span(p, tau, obj_a[i], obj_a[i2], delta_a, zero_a)
-            if x >= 0.5 * beta:
+            if x >= beta:
                 continue
+            straddle = cut_side[i2] != cut_side[i]
+            if (orbit_b[i2] == orbit_b[i]
+                    and not _crosses_cut(p, tau, obj_a[i], obj_a[i2], delta_a, zero_a, straddle)
+                    and not _crosses_cut(p, tau, obj_b[i], obj_b[i2], delta_b, zero_b, straddle)):
+                continue  # the move back to side b would keep this line, not dissolve it
             f = _thermal(p, tau) if zero_a else math.exp(-p.omega * x)
             cand[n_cand] = i2
             sc.weights[n_cand] = p.coupling2 * f
@@ -1162,24 +1180,30 @@ def _twist_repair(p, c, sc):
        τ_a (uniform) and one on electron 1 at τ_b = τ_a + u, u uniform in (−w, w), or
        remove such a pair (a bare hop of electron 0 uniformly, one of the same direction on
        electron 1 within cyclic distance w uniformly); the tails after the cuts move by ±δ;
-    2. every line that straddles the cuts (one end after its electron's cut, the other not)
-       or whose ends no longer meet (:func:`line_weight` of the new geometry) is dissolved
-       into two bare hops (its set B). Up to 0.5.0 only the second kind was: a straddling
-       line that still meets, as a line to its other end's image (always so when the twist
-       leaves Δ = 0), was kept with weight e^{−Ω(β − x)} for e^{−Ωx}, so that a pair with
-       N_ph ≳ 12 left Δ = 0 about never (2-D, U = 8t, t/Ω = 2, λ = 1.1: chains stuck at
-       Δ = 0 for thousands of sweeps);
+    2. every line that runs through a cut, before or after the twist, or whose ends no
+       longer meet (:func:`line_weight` of the new geometry) is dissolved into two bare
+       hops (its set B). A line runs through a cut (:func:`_crosses_cut`) when it straddles
+       the cuts in [0, β) order (one end after its electron's cut, the other not) or when it
+       crosses the time boundary (it joins the image n ≠ 0; for Δ = 0, whose thermal line
+       sums both ways round, when the shorter way crosses it), but not both. The shift of
+       the tails moves such a line's ends apart: it could only survive the long way round,
+       with e^{−Ω(β − x)} for e^{−Ωx}. A line that crosses neither, or both, keeps its span.
+       Up to 0.5.0 only the broken lines were dissolved, and a pair with N_ph ≳ 12 left
+       Δ = 0 about never (2-D, U = 8t, t/Ω = 2, λ = 1.1: chains stuck at Δ = 0 for
+       thousands of sweeps); 0.6.0 dissolved every straddling line, which missed the lines
+       across τ = 0 whose short span holds a cut (they ended 40 % of the proposals at
+       λ = 1.3) and needlessly dissolved the straddling lines across τ = 0 (0.7.0);
     3. re-pairing: H, the bare hops other than the twist's own, in the canonical order
        (electron, time), which depends neither on slot numbers nor on the direction of the
-       move. Candidates are the pairs of H that form a line after the twist and that the
-       inverse move would dissolve: they straddle the cuts, or they do not form a line
-       before the twist. Sequential heat bath: each hop
+       move. Candidates are the pairs of H that form a line spanning less than β after the
+       twist and that the inverse move would dissolve: by the rule of step 2, which depends
+       only on the two geometries and so is the same both ways. Sequential heat bath: each hop
        k of H not yet taken chooses "stay bare" (weight 1) or a later candidate partner j
        not yet taken (weight c² D(k, j)); Z'_k is the sum; the chosen set is M.
 
     The inverse move from the new configuration picks the same twist hops (so the same
-    cuts), dissolves exactly M (each of M's lines straddles the cuts or was invalid before;
-    the lines that survived step 2 neither straddle nor break on the way back) and must
+    cuts), dissolves exactly M (each of M's lines runs through a cut or was invalid before;
+    the lines that survived step 2 do neither on the way back) and must
     re-create B: P_rev(B) is the same heat bath on the old side with the
     choices forced to B. With W_0 the weights with B resp. M dissolved, W(new)/P_fwd(M) =
     W_0' Π Z'_k and W(old)/P_rev(B) = W_0 Π Z_k, so
@@ -1194,8 +1218,7 @@ def _twist_repair(p, c, sc):
     A is applied in three stages (delayed acceptance): min(1, potential's ratio) × min(1,
     surviving lines' ratio) × min(1, the rest). Each of the first two factors is inverted by
     the inverse move, which is what keeps detailed balance with the product, and a proposal
-    that fails one of them costs no heat bath (since 0.6.0; at 2-D, U = 8t, t/Ω = 2, λ = 1.1
-    about half of the proposals fail the lines' stage, and the heat baths take most of a
+    that fails one of them costs no heat bath (since 0.6.0; the heat baths take most of a
     sweep's time: bench/bipolaron_qmc_update_costs.py). Since Z_k ≥ 1 + c² D of k's own line
     in B, the move is rejected before the old side's heat bath when even that bound fails.
 
@@ -1291,20 +1314,18 @@ def _twist_repair(p, c, sc):
             _line_object(p, c.pb, c.code, j, oj)
             sk = _after_cut(c, k, ta, tb)
             sj = _after_cut(c, j, ta, tb)
-            for a in range(3):
-                ok[a] += sk * h[a]
-                oj[a] += sj * h[a]
-            # A straddling line can survive as a line to its other end's image (from Δ = 0,
-            # o ± δ is an image of o under the new twist δ), but only with e^{−Ω(β − x)} for
-            # e^{−Ωx}: dissolving it instead is what lets the twist leave Δ = 0 (0.6.0)
-            if sk == sj:
-                f = line_weight(p, c.tk[k] - c.tk[j], ok, ax, oj, ax, new_delta, zero_new)[0]
-                if f > 0.0:
+            tau = c.tk[k] - c.tk[j]
+            if not _crosses_cut(p, tau, ok, oj, c.delta, zero_old, sk != sj):
+                for a in range(3):
+                    ok[a] += sk * h[a]
+                    oj[a] += sj * h[a]
+                f = line_weight(p, tau, ok, ax, oj, ax, new_delta, zero_new)[0]
+                if f > 0.0 and not _crosses_cut(p, tau, ok, oj, new_delta, zero_new, sk != sj):
                     log_w0 += log_c2 + math.log(f) - c.lline[k]
                     continue
-            _line_object(p, c.pb, c.code, j, oj)  # the old geometry: can B be re-created?
-            _line_object(p, c.pb, c.code, k, ok)
-            if _line_span(p, c.tk[k] - c.tk[j], ok, oj, c.delta, zero_old) >= p.beta / 2:
+                _line_object(p, c.pb, c.code, j, oj)  # the old geometry: can B be re-created?
+                _line_object(p, c.pb, c.code, k, ok)
+            if _line_span(p, c.tk[k] - c.tk[j], ok, oj, c.delta, zero_old) >= p.beta:
                 too_long = True
             sc.mate[k] = j
             sc.mate[j] = k
@@ -1322,12 +1343,8 @@ def _twist_repair(p, c, sc):
     # delayed acceptance, stage 2, before the heat baths (most of the move's cost): the
     # surviving lines' ratio, W_0'/W_0 without the potential. It is a ratio of the same
     # kind as the potential's: the inverse move keeps the same lines (old − B) and takes each
-    # back to its old weight. A broken line spanning β/2 or more (``too_long``) cannot be
+    # back to its old weight. A broken line spanning β or more (``too_long``) cannot be
     # re-created by the inverse move's heat bath, so such a twist is rejected here too.
-    # Measured at 2-D, U = 8t, t/Ω = 2, β = 20/t (λ = 1.1 / 1.3): 25 % / 9 % of the
-    # proposals are too_long, and 17 % / 40 % end with ln ratio < −3, nearly all of them
-    # leaving Δ = 0 past a line across τ = 0 whose short span holds a cut: both its ends lie
-    # on one side of the cut, so it survives, but as the long way round, e^{−Ω(β − x)}.
     log_lines = log_w0 - log_pot
     n_hops = 0
     accepted = False
@@ -1369,7 +1386,8 @@ def _twist_repair(p, c, sc):
                 continue
             sc.avail[i] = 0
             s, n_cand = _heat_bath(p, c, sc, i, sorted_keys, by_key, exact_new, key_old,
-                                   cut_side, sc.obj_new, new_delta, zero_new, cand)
+                                   cut_side, sc.obj_new, new_delta, zero_new, sc.obj_old,
+                                   c.delta, zero_old, cand)
             if s <= 0.0:
                 continue
             log_z_new += math.log(1.0 + s)
@@ -1411,7 +1429,8 @@ def _twist_repair(p, c, sc):
                     continue
                 sc.avail[i] = 0
                 s, n_cand = _heat_bath(p, c, sc, i, sorted_keys, by_key, exact_old, key_new,
-                                       cut_side, sc.obj_old, c.delta, zero_old, cand)
+                                       cut_side, sc.obj_old, c.delta, zero_old,
+                                       sc.obj_new, new_delta, zero_new, cand)
                 if s > 0.0:
                     log_z_old += math.log(1.0 + s)
                 m = sc.mate[buf[i]]

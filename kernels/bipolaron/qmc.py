@@ -826,7 +826,7 @@ PARAMETERS = (
 KERNELS = (
     Kernel(
         name="bipolaron_qmc",
-        version="0.6.0",
+        version="0.7.0",
         summary="bond-Peierls vs Holstein bipolarons by path-integral QMC: E, m*, R², T_c "
                 "with error bars",
         reference="Sous, bipolaron perspective, Eqs. 2, 6, 8, Sec. 5.2 "

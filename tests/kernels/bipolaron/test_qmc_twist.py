@@ -54,10 +54,11 @@ def _means(res):
 # N_ph ≈ 2.8, and the old twist still mixes (acceptance 0.03 against 0.07 for the new one)
 MIXING = dict(model="bond_peierls", d=1, n_electrons=2, beta=5.0, omega=2.0,
               coupling=math.sqrt(3.2), U=0.0)
-# 2-D bond-Peierls pair, α = 2t, Ω = 2t, U = 0, β = 5/t: bound (R² ≈ 1.75), N_ph ≈ 2.8, the
-# old twist mixes (acceptance 0.037 against 0.105), and some of the repairing twists end at
-# the surviving lines' stage (0.6.0; 15 % at e68ba9d, the stage without the dissolution of
-# straddling lines; the test asks for more than 5 %), which this comparison therefore covers
+# 2-D bond-Peierls pair, α = 2t, Ω = 2t, U = 0, β = 5/t: bound (R² ≈ 1.74), N_ph ≈ 2.8, the
+# old twist mixes (acceptance 0.037 against 0.13), and some of the repairing twists end at
+# the surviving lines' stage (0.9 % with 0.7.0, which dissolves every line through a cut;
+# 15 % at e68ba9d and 5 % with 0.6.0; the test asks for more than 0.3 %), which this
+# comparison therefore covers
 MIXING_2D = dict(MIXING, d=2, coupling=2.0)
 
 
@@ -69,13 +70,17 @@ def test_twist_repair_samples_the_distribution_of_the_plain_twist(point, sweeps)
     3σ combined): the repair changes how Δ is sampled, not what. Measured in 2-D over three
     60 000-sweep chains each (at e68ba9d, before 0.6.0 also dissolved the straddling lines):
     E −16.35 ± 0.04 (plain) against −16.35 ± 0.04 (repaired),
-    R² 1.756 ± 0.010 against 1.742 ± 0.008, N_ph 2.768 ± 0.013 against 2.773 ± 0.019."""
+    R² 1.756 ± 0.010 against 1.742 ± 0.008, N_ph 2.768 ± 0.013 against 2.773 ± 0.019; with
+    0.7.0, over chains of seeds 200-205 (one plain chain, whose pair came apart, R² 578,
+    left out): E −16.386 ± 0.033 against −16.318 ± 0.022, R² 1.741 ± 0.008 against
+    1.742 ± 0.005, ⟨Δ²⟩ 4.59 ± 0.05 against 4.65 ± 0.03, N_ph 2.778 ± 0.012 against
+    2.765 ± 0.008."""
     old = run_chain(make_params(**point, twist_repair=False), 41, sweeps)
     new = run_chain(make_params(**point, twist_repair=True), 42, sweeps)
     assert new.acceptance[TWIST] > 1.5 * old.acceptance[TWIST]
     if point["d"] == 2:
         s = sums(new)
-        assert s["proposals"] - s["past_lines"] > 0.05 * s["proposals"], s
+        assert s["proposals"] - s["past_lines"] > 0.003 * s["proposals"], s
     a, b = _means(old), _means(new)
     for name in a:
         tol = 3.0 * math.hypot(a[name].err, b[name].err)
