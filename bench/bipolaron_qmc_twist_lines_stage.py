@@ -1,4 +1,4 @@
-"""Why does the repairing twist end at its surviving lines' stage? A diagnostic of kernel 0.6.0.
+"""Why does the repairing twist end at its surviving lines' stage? (kernels 0.6.0-0.7.0)
 
 Runs one 2-D bond-Peierls pair chain (the kernel's warm-up, repair forced on) with an
 instrumented copy of ``_qmc_chain._twist_repair`` (its source, with recording lines added
