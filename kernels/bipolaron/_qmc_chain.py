@@ -1103,10 +1103,13 @@ def _line_span(p, tau, ok, oj, delta, zero):
 
 @njit(cache=True)
 def _crosses_cut(p, tau, ok, oj, delta, zero, straddle):
-    """Whether the line between two matching ends runs through a cut of the twist: its span
-    holds the cut iff it straddles the cuts in [0, β) order (``straddle``) or crosses the time
-    boundary (joins the image n ≠ 0; for Δ = 0 the shorter way round, |τ_k − τ_j| > β/2),
-    but not both."""
+    """Whether the line between two matching ends runs through a cut of the twist: its ends
+    are shifted differently (``straddle``: they lie on different sides of their electrons'
+    cuts in [0, β) order) or it crosses the time boundary (joins the image n ≠ 0; for Δ = 0
+    the shorter way round, |τ_k − τ_j| > β/2), but not both. For one electron, or a line
+    whose span holds both cut times or neither, that is exactly "its span holds a cut"; for
+    the few lines between two electrons that end between the two cut times it is only a rule,
+    but one that depends on the geometry alone, so the move and its inverse apply it alike."""
     if zero:
         wraps = abs(tau) > 0.5 * p.beta
     else:
@@ -1187,7 +1190,9 @@ def _twist_repair(p, c, sc):
        crosses the time boundary (it joins the image n ≠ 0; for Δ = 0, whose thermal line
        sums both ways round, when the shorter way crosses it), but not both. The shift of
        the tails moves such a line's ends apart: it could only survive the long way round,
-       with e^{−Ω(β − x)} for e^{−Ωx}. A line that crosses neither, or both, keeps its span.
+       with e^{−Ω(β − x)} for e^{−Ωx}. A line that crosses neither, or both, can keep its
+       span; one that does not (a line across the two cut times, or with |n| ≥ 2) no longer
+       meets after the twist or crosses a cut there, and is dissolved as well.
        Up to 0.5.0 only the broken lines were dissolved, and a pair with N_ph ≳ 12 left
        Δ = 0 about never (2-D, U = 8t, t/Ω = 2, λ = 1.1: chains stuck at Δ = 0 for
        thousands of sweeps); 0.6.0 dissolved every straddling line, which missed the lines
@@ -1294,8 +1299,9 @@ def _twist_repair(p, c, sc):
         if new_delta[a] != 0:
             zero_new = False
 
-    # 2. dissolve the lines that straddle a cut or break (objects after the twist: + h after
-    # the cut); the surviving lines' change of weight enters W_0'/W_0, and
+    # 2. dissolve the lines that run through a cut, before or after the twist, or break
+    # (objects after the twist: + h after the cut); the surviving lines' change of weight
+    # enters W_0'/W_0, and
     # Σ_B ln(1 + c² D) bounds ln Π Z_k
     ok = np.empty(3, np.int64)
     oj = np.empty(3, np.int64)

@@ -148,7 +148,9 @@ Stopping and determinism
 The chain stops when the relative errors of m* and R² (of E_P for the polaron) reach
 ``rel_error`` (checked at fixed sweep counts, so the decision is a function of the seed), at
 ``max_sweeps``, or at ``max_seconds`` (wall clock; only this last depends on the machine,
-and the message says which stop was taken). The random stream is seeded from ``seed``,
+and the message says which stop was taken). Since 0.7.0 the time cap also cuts a warm-up
+short, looked at every 50 sweeps (a pair at β ≈ 80/t warms up for about a minute), and a
+time-capped chain measures in pieces of about a second. The random stream is seeded from ``seed``,
 ``chain`` and the point's own parameters, so a resumed sweep reproduces an uninterrupted one
 bit for bit unless a time cap was hit. Independent ``chain`` values of one point are
 independent estimates; :func:`merge_chains` combines them.
@@ -179,6 +181,8 @@ MODELS = {"bond_peierls": worldlines.MODEL_BOND_PEIERLS, "holstein": worldlines.
 
 #: Sweeps of warm-up before measuring (the second half also sets the sweep length).
 WARMUP_SWEEPS = 1000
+#: Warm-up sweeps between two looks at a chain's deadline.
+WARMUP_PIECE = 50
 #: First check of the stopping rule, then every quarter of the sweeps done (≤ 25 % overshoot).
 FIRST_CHECK = 2000
 #: A stop on the error target needs this many sweeps per τ_int, so that the binning error
@@ -449,8 +453,14 @@ class _ActionWalker(_Walker):
 
 
 def warm_up(p: worldlines.Params, seed: int, warmup: int = WARMUP_SWEEPS,
-            check: bool = False) -> tuple[_Walker, int, np.ndarray]:
+            check: bool = False,
+            deadline: float | None = None) -> tuple[_Walker, int, np.ndarray]:
     """Seed the random stream, start a chain where its pair lives and warm it up.
+
+    A ``deadline`` (``time.perf_counter()`` value) cuts the warm-up short: it is looked at
+    after every ``WARMUP_PIECE`` sweeps, so that ``max_seconds`` also bounds a chain whose
+    warm-up alone would outlast it (a pair at β ≈ 80/t: about a minute). Without one the
+    warm-up is a function of ``seed`` alone (the pieces continue one random stream).
 
     Returns the walker (its ``p`` the settings it measures with, :func:`measuring_params`),
     the sweep length (the second half's mean kink number) and the zeroed update counters;
@@ -475,11 +485,25 @@ def warm_up(p: worldlines.Params, seed: int, warmup: int = WARMUP_SWEEPS,
     stats = np.zeros((len(worldlines.UPDATES), 2), np.int64)
     moves = max(20, int(2 * p.d * p.beta * p.n_electrons))
     warm = np.zeros((warmup, len(worldlines.MEASURED)))
-    walker.sweeps(warmup // 2, moves, warm, stats)
+
+    def warm_sweeps(first: int, count: int) -> int:
+        done = 0
+        while done < count:
+            piece = min(count - done, WARMUP_PIECE)
+            walker.sweeps(piece, moves, warm[first + done:first + done + piece], stats)
+            done += piece
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+        return done
+
+    half = warmup // 2
+    released = warm_sweeps(0, half) == half
     walker.release(p)
     first_half = stats.copy()
-    walker.sweeps(warmup - warmup // 2, moves, warm[warmup // 2:], stats)
-    moves = max(20, int(round(warm[warmup // 2:, worldlines.M_KINKS].mean())))
+    if released:
+        done = warm_sweeps(half, warmup - half)
+        if done:
+            moves = max(20, int(round(warm[half:half + done, worldlines.M_KINKS].mean())))
     twist = worldlines.UPDATES.index("delta")
     walker.p = measuring_params(p, *(stats[twist] - first_half[twist]))
     stats[:] = 0
@@ -498,9 +522,10 @@ def run_chain(p: worldlines.Params, seed: int, max_sweeps: int,
     running ln W with a full recomputation after every sweep (for tests).
     """
     started = time.perf_counter()
-    walker, moves, stats = warm_up(p, seed, warmup, check)
+    walker, moves, stats = warm_up(p, seed, warmup, check, deadline)
     p = walker.p
     n_meas = len(worldlines.MEASURED)
+    measuring = time.perf_counter()
     out = np.zeros((max(FIRST_CHECK, 1024), n_meas))
     done = 0
     stop = "max_sweeps"
@@ -508,9 +533,11 @@ def run_chain(p: worldlines.Params, seed: int, max_sweeps: int,
     while True:
         if target > len(out):
             out = np.concatenate([out, np.zeros((max(target, 2 * len(out)) - len(out), n_meas))])
-        # in pieces, so that the deadline is looked at every fraction of a second of work
+        # in pieces, so that the deadline is looked at about every second of work (the
+        # pieces continue one random stream: without a deadline they change nothing)
         while done < target:
-            piece = min(target - done, 200)
+            piece = min(target - done, _piece(done, time.perf_counter() - measuring)
+                        if deadline is not None else 200)
             walker.sweeps(piece, moves, out[done:done + piece], stats)
             done += piece
             if deadline is not None and time.perf_counter() > deadline:
@@ -528,6 +555,14 @@ def run_chain(p: worldlines.Params, seed: int, max_sweeps: int,
         if done >= max_sweeps:
             return result
         target = min(max_sweeps, done + max(FIRST_CHECK // 2, done // 4))
+
+
+def _piece(done: int, seconds: float) -> int:
+    """Sweeps to run before looking at the deadline again: about one second's worth at the
+    rate so far, between 20 (a first piece, or sweeps of a second each at large β) and 200."""
+    if done == 0 or seconds <= 0.0:
+        return 20
+    return int(min(200, max(20, done / seconds)))
 
 
 def _stream_seed(seed: int, chain_index: int, params: Mapping[str, Any], stage: str) -> int:

@@ -10,6 +10,7 @@ error bar), so an error bar that is too small fails a test as surely as a wrong 
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -25,6 +26,7 @@ from pairsweep.kernels.bipolaron.qmc import (REPAIR_AUTO, bridge_low_lag, make_p
                                             measuring_params, merge_chains, run_chain,
                                             solve_point)
 from pairsweep.kernels.bipolaron._qmc_stats import binning, jackknife
+from pairsweep.kernels.bipolaron.conventions import coupling_outputs
 
 
 def within(estimate, exact, sigmas=3.0, rel=0.0):
@@ -418,6 +420,21 @@ def test_time_cap_is_reported():
     assert out["status"] == Status.NOT_CONVERGED
     assert "time cap" in out["message"]
     assert out["diagnostics"]["seconds"] < 30.0
+
+
+def test_time_cap_also_bounds_the_warm_up():
+    """A pair at β = 80/t (2-D, U = 8t, t/Ω = 1, λ = 0.8) warms up for about a minute; with a
+    one-second deadline the warm-up stops after its first piece and the chain measures one
+    short piece. Before 0.7.0 the warm-up ignored the deadline: ``max_seconds = 2`` once
+    took 98 s when a time-capped pilot sent β to 84/t."""
+    omega, c, _ = coupling_outputs("bond_peierls", 0.8, 1.0, 2, "lambda", 0.1)
+    p = make_params("bond_peierls", 2, 2, 80.0, omega, c, U=8.0)
+    run_chain(p._replace(beta=2.0), 1, 1, warmup=2)  # compiled before the clock starts
+    started = time.perf_counter()
+    res = run_chain(p, 3, 10_000, deadline=started + 1.0)
+    assert res.stop == "time cap"
+    assert res.sweeps == 20
+    assert time.perf_counter() - started < 20.0
 
 
 def test_merge_chains_takes_mean_and_the_larger_error():
