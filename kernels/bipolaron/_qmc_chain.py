@@ -1118,6 +1118,18 @@ def _crosses_cut(p, tau, ok, oj, delta, zero, straddle):
 
 
 @njit(cache=True)
+def _keeps_line(p, tau, straddle, ok_a, oj_a, delta_a, zero_a, ok_b, oj_b, delta_b, zero_b):
+    """Whether the twist from side a to side b keeps the line between two ends (objects
+    ``ok_*``, ``oj_*`` on either side) rather than dissolving it: the ends still meet on side
+    b and the line runs through a cut on neither side. Symmetric in a and b for a line of
+    both sides, which is what lets the inverse move keep the same lines; the line pass of
+    :func:`_twist_repair` and the candidates of :func:`_heat_bath` both ask this."""
+    return (same_orbit(ok_b, oj_b, delta_b, zero_b)[0]
+            and not _crosses_cut(p, tau, ok_a, oj_a, delta_a, zero_a, straddle)
+            and not _crosses_cut(p, tau, ok_b, oj_b, delta_b, zero_b, straddle))
+
+
+@njit(cache=True)
 def _thermal(p, tau):
     """The Δ = 0 propagator [e^{−Ωu} + e^{−Ω(β−u)}]/(1 − e^{−Ωβ}), u = τ mod β."""
     u = tau % p.beta
@@ -1126,13 +1138,12 @@ def _thermal(p, tau):
 
 
 @njit(cache=True)
-def _heat_bath(p, c, sc, i, sorted_keys, by_key, exact, orbit_b, cut_side, obj_a, delta_a,
-               zero_a, obj_b, delta_b, zero_b, cand):
+def _heat_bath(p, c, sc, i, sorted_keys, by_key, exact, cut_side, obj_a, delta_a, zero_a,
+               obj_b, delta_b, zero_b, cand):
     """Candidate partners of hop i (in H's canonical order): the later hops still available
     that form a line with it on side a, spanning less than β, which the move back to side
-    b dissolves: the line runs through a cut on side a or on side b (:func:`_crosses_cut`;
-    ``cut_side`` says which hops lie after their electron's cut), or it cannot form a line
-    on side b (different ``orbit_b``). ``exact`` are the hops' (axis, object) keys on
+    b dissolves (not :func:`_keeps_line`; ``cut_side`` says which hops lie after their
+    electron's cut, ``obj_b`` are the objects on side b). ``exact`` are the hops' (axis, object) keys on
     side a, sorted in ``sorted_keys`` (hop ``by_key[q]`` at place q). A partner sits at
     o_i − nΔ_a with |n| ≤ 1 (a longer image spans more than β), only n = 0 for Δ_a = 0
     (the thermal D sums the images). Fills ``cand[:n]`` and ``sc.weights[:n]`` (c² D);
@@ -1158,10 +1169,8 @@ def _heat_bath(p, c, sc, i, sorted_keys, by_key, exact, orbit_b, cut_side, obj_a
             x = _line_span(p, tau, obj_a[i], obj_a[i2], delta_a, zero_a)
             if x >= beta:
                 continue
-            straddle = cut_side[i2] != cut_side[i]
-            if (orbit_b[i2] == orbit_b[i]
-                    and not _crosses_cut(p, tau, obj_a[i], obj_a[i2], delta_a, zero_a, straddle)
-                    and not _crosses_cut(p, tau, obj_b[i], obj_b[i2], delta_b, zero_b, straddle)):
+            if _keeps_line(p, tau, cut_side[i2] != cut_side[i], obj_a[i], obj_a[i2], delta_a,
+                           zero_a, obj_b[i], obj_b[i2], delta_b, zero_b):
                 continue  # the move back to side b would keep this line, not dissolve it
             f = _thermal(p, tau) if zero_a else math.exp(-p.omega * x)
             cand[n_cand] = i2
@@ -1305,6 +1314,8 @@ def _twist_repair(p, c, sc):
     # Σ_B ln(1 + c² D) bounds ln Π Z_k
     ok = np.empty(3, np.int64)
     oj = np.empty(3, np.int64)
+    ok_new = np.empty(3, np.int64)
+    oj_new = np.empty(3, np.int64)
     n_broken = 0
     too_long = False
     log_broken = 0.0
@@ -1321,17 +1332,17 @@ def _twist_repair(p, c, sc):
             sk = _after_cut(c, k, ta, tb)
             sj = _after_cut(c, j, ta, tb)
             tau = c.tk[k] - c.tk[j]
-            if not _crosses_cut(p, tau, ok, oj, c.delta, zero_old, sk != sj):
-                for a in range(3):
-                    ok[a] += sk * h[a]
-                    oj[a] += sj * h[a]
-                f = line_weight(p, tau, ok, ax, oj, ax, new_delta, zero_new)[0]
-                if f > 0.0 and not _crosses_cut(p, tau, ok, oj, new_delta, zero_new, sk != sj):
+            for a in range(3):
+                ok_new[a] = ok[a] + sk * h[a]
+                oj_new[a] = oj[a] + sj * h[a]
+            if _keeps_line(p, tau, sk != sj, ok, oj, c.delta, zero_old, ok_new, oj_new,
+                           new_delta, zero_new):
+                f = line_weight(p, tau, ok_new, ax, oj_new, ax, new_delta, zero_new)[0]
+                if f > 0.0:  # (an e^{−Ωx} that underflows: dissolved, as before)
                     log_w0 += log_c2 + math.log(f) - c.lline[k]
                     continue
-                _line_object(p, c.pb, c.code, j, oj)  # the old geometry: can B be re-created?
-                _line_object(p, c.pb, c.code, k, ok)
-            if _line_span(p, c.tk[k] - c.tk[j], ok, oj, c.delta, zero_old) >= p.beta:
+            # the old geometry decides whether the inverse move can re-create the line
+            if _line_span(p, tau, ok, oj, c.delta, zero_old) >= p.beta:
                 too_long = True
             sc.mate[k] = j
             sc.mate[j] = k
@@ -1356,11 +1367,9 @@ def _twist_repair(p, c, sc):
     accepted = False
     if not (too_long or (log_lines < 0.0 and np.random.random() >= math.exp(log_lines))):
         ts[9] += 1
-        # 3. the hops that may pair, with their objects before and after the twist, grouped
-        # by the orbits of their objects on either side (only a group's members can pair)
+        # 3. the hops that may pair, with their objects before and after the twist, keyed
+        # by (axis, object) on either side: a partner's key is looked up, not searched for
         nb = _bare_of(c, -1, buf)
-        key_old = np.empty(nb, np.int64)  # orbits under Δ (validity) and exact objects
-        key_new = np.empty(nb, np.int64)
         exact_old = np.empty(nb, np.int64)
         exact_new = np.empty(nb, np.int64)
         cut_side = np.empty(nb, np.int64)
@@ -1374,8 +1383,6 @@ def _twist_repair(p, c, sc):
             cut_side[n_hops] = s
             for a in range(3):
                 sc.obj_new[n_hops, a] = sc.obj_old[n_hops, a] + s * h[a]
-            key_old[n_hops] = _orbit_key(ax, sc.obj_old[n_hops], c.delta, zero_old)
-            key_new[n_hops] = _orbit_key(ax, sc.obj_new[n_hops], new_delta, zero_new)
             exact_old[n_hops] = _orbit_key(ax, sc.obj_old[n_hops], c.delta, True)
             exact_new[n_hops] = _orbit_key(ax, sc.obj_new[n_hops], c.delta, True)
             n_hops += 1
@@ -1391,9 +1398,9 @@ def _twist_repair(p, c, sc):
             if sc.avail[i] == 0:
                 continue
             sc.avail[i] = 0
-            s, n_cand = _heat_bath(p, c, sc, i, sorted_keys, by_key, exact_new, key_old,
-                                   cut_side, sc.obj_new, new_delta, zero_new, sc.obj_old,
-                                   c.delta, zero_old, cand)
+            s, n_cand = _heat_bath(p, c, sc, i, sorted_keys, by_key, exact_new, cut_side,
+                                   sc.obj_new, new_delta, zero_new, sc.obj_old, c.delta,
+                                   zero_old, cand)
             if s <= 0.0:
                 continue
             log_z_new += math.log(1.0 + s)
@@ -1434,9 +1441,9 @@ def _twist_repair(p, c, sc):
                 if sc.avail[i] == 0:
                     continue
                 sc.avail[i] = 0
-                s, n_cand = _heat_bath(p, c, sc, i, sorted_keys, by_key, exact_old, key_new,
-                                       cut_side, sc.obj_old, c.delta, zero_old,
-                                       sc.obj_new, new_delta, zero_new, cand)
+                s, n_cand = _heat_bath(p, c, sc, i, sorted_keys, by_key, exact_old, cut_side,
+                                       sc.obj_old, c.delta, zero_old, sc.obj_new, new_delta,
+                                       zero_new, cand)
                 if s > 0.0:
                     log_z_old += math.log(1.0 + s)
                 m = sc.mate[buf[i]]
